@@ -1,0 +1,86 @@
+"""The argument grammar shared by the ``bgocr`` command and the ``%bgocr`` magic."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+from .errors import ArgumentError
+from .tesseract import parse_variables
+
+DEFAULTS = {"device": "auto", "filters": "auto", "lang": "eng", "psm": 3, "dpi": 300.0}
+
+# (flags, argparse keywords): applied to an ArgumentParser by the CLI and turned
+# into @argument decorators by the magic.
+ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("sources",), dict(nargs="*", metavar="IMAGE",
+                        help="image, PDF or URL (multi-page files give every page)")),
+    (("--gpu",), dict(type=int, metavar="N", help="run the filters on GPU N")),
+    (("--cpu",), dict(action="store_true", help="run the filters on the CPU")),
+    (("--device",), dict(metavar="D", help="auto (default), cpu, gpu or gpu:N")),
+    (("-f", "--filters"), dict(metavar="SPEC",
+                               help="filter spec, e.g. 'deskew,background(radius=40)'; "
+                                    "'auto' (default) picks per page, 'none' skips them")),
+    (("-l", "--lang"), dict(metavar="L", help="Tesseract languages, e.g. eng, chi_sim, "
+                                              "eng+chi_sim (default eng)")),
+    (("--psm",), dict(type=int, metavar="N", help="Tesseract page segmentation mode (default 3)")),
+    (("--tess-var",), dict(action="append", metavar="NAME=VALUE",
+                           help="a Tesseract variable (-c); repeatable")),
+    (("--dpi",), dict(type=float, metavar="DPI", help="PDF rendering resolution (default 300)")),
+    (("--max-pixels",), dict(type=int, metavar="N",
+                             help="largest page accepted, in pixels (decompression-bomb guard)")),
+    (("--save-preprocessed",), dict(metavar="DIR", help="write each preprocessed page here")),
+    (("--json",), dict(action="store_true", help="print JSON records instead of the text")),
+    (("--devices",), dict(action="store_true", help="list the devices and exit")),
+]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    for flags, kwargs in ARGUMENTS:
+        parser.add_argument(*flags, **kwargs)
+    return parser
+
+
+def device_of(args: argparse.Namespace, default: str = "auto") -> str:
+    """The device named by ``--gpu``, ``--cpu`` or ``--device`` (at most one)."""
+    given = [f for f, v in (("--gpu", args.gpu), ("--cpu", args.cpu or None),
+                            ("--device", args.device)) if v is not None]
+    if len(given) > 1:
+        raise ArgumentError(f"Give only one of --gpu, --cpu and --device (got {' and '.join(given)}).")
+    if args.gpu is not None:
+        return f"gpu:{args.gpu}"
+    if args.cpu:
+        return "cpu"
+    return args.device or default
+
+
+def engine_options(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> dict:
+    """Keyword arguments for :class:`~bgocr_nb.engine.Engine` from parsed arguments."""
+    d = {**DEFAULTS, **(defaults or {})}
+    options = {"device": device_of(args, d["device"]),
+               "filters": args.filters if args.filters is not None else d["filters"],
+               "lang": args.lang or d["lang"],
+               "psm": args.psm if args.psm is not None else d["psm"],
+               "dpi": args.dpi if args.dpi is not None else d["dpi"],
+               "variables": parse_variables(args.tess_var)}
+    if args.max_pixels is not None:
+        options["max_pixels"] = args.max_pixels
+    return options
+
+
+_UNSAFE = re.compile(r"[^\w.-]+")
+
+
+def output_name(source: str, page: int, used: set[str], suffix: str = ".png") -> str:
+    """A file name for a page's output that stays inside its folder and is unique."""
+    stem = _UNSAFE.sub("_", Path(source.rstrip("/")).stem if source else "")
+    stem = stem.lstrip(".-_") or "page"
+    name = f"{stem}-p{page + 1}{suffix}"
+    n = 1
+    while name in used:
+        n += 1
+        name = f"{stem}-p{page + 1}-{n}{suffix}"
+    used.add(name)
+    return name

@@ -1,0 +1,93 @@
+"""HTML views of results for Jupyter (plain strings: no IPython needed)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .results import OcrResult, ResultSet
+
+THUMB_WIDTH = 420
+
+
+def png_bytes(image: np.ndarray, max_width: int | None = THUMB_WIDTH) -> bytes:
+    """Encode a uint8 image as PNG, shrunk to ``max_width`` pixels wide."""
+    import cv2
+
+    if max_width and image.shape[1] > max_width:
+        h = max(1, round(image.shape[0] * max_width / image.shape[1]))
+        image = cv2.resize(image, (max_width, h), interpolation=cv2.INTER_AREA)
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".png", image)
+    return buf.tobytes() if ok else b""
+
+
+def img_tag(image: np.ndarray, alt: str, max_width: int = THUMB_WIDTH) -> str:
+    data = base64.b64encode(png_bytes(image, max_width)).decode()
+    return (f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
+            f'style="max-width:{max_width}px;border:1px solid #ccc"/>')
+
+
+def confidence_color(conf: float) -> str:
+    """Red under 50, amber under 70, no colour above."""
+    return "#f8c4c4" if conf < 50 else "#fbe3a8" if conf < 70 else ""
+
+
+def highlighted_text(result: "OcrResult", threshold: float = 70.0) -> str:
+    """The recognised words line by line, low-confidence ones highlighted."""
+    lines: dict[tuple[int, int], list[str]] = {}
+    for w in result.words:
+        word = html.escape(w.text)
+        if w.confidence < threshold:
+            word = (f'<span style="background:{confidence_color(w.confidence)}" '
+                    f'title="confidence {w.confidence:.0f}">{word}</span>')
+        lines.setdefault((w.block, w.line), []).append(word)
+    sep = "" if result.lang.startswith(("chi", "jpn")) else " "
+    body = "<br/>".join(sep.join(ws) for ws in lines.values())
+    return body or html.escape(result.text) or "<i>no text found</i>"
+
+
+def result_html(result: "OcrResult") -> str:
+    conf = result.mean_confidence
+    timings = ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
+    applied = "".join(f"<li>{html.escape(str(s))}</li>" for s in result.steps) or "<li>none</li>"
+    before = img_tag(result.original, "before") if result.original is not None else ""
+    after = img_tag(result.image, "after")
+    conf_text = "n/a" if math.isnan(conf) else f"{conf:.1f}"
+    return f"""<div class="bgocr-result">
+<b>{html.escape(result.source)}</b> page {result.page + 1} &middot; device <b>{result.device}</b>
+&middot; mean confidence <b>{conf_text}</b> &middot; deskew {result.angle:+.2f}&deg;
+&middot; {html.escape(timings)}
+<div style="display:flex;gap:8px;align-items:flex-start">
+<div>{before}<div style="text-align:center">before</div></div>
+<div>{after}<div style="text-align:center">after</div></div></div>
+<details><summary>filters ({html.escape(result.filters)})</summary><ul>{applied}</ul></details>
+<div style="font-family:monospace;white-space:pre-wrap;border:1px solid #eee;padding:4px">
+{highlighted_text(result)}</div></div>"""
+
+
+def results_html(results: "ResultSet") -> str:
+    s = results.summary()
+    rows = []
+    for r in results:
+        conf = r.mean_confidence
+        page = "" if r.to_dict().get("page") is None else r.to_dict()["page"] + 1
+        if r.ok:
+            status = "review" if r.needs_review() else "ok"
+            detail = html.escape(r.text.strip().splitlines()[0][:80] if r.text.strip() else "")
+        else:
+            status, detail = "failed", html.escape(r.to_dict()["error"])
+        color = {"ok": "", "review": "#fbe3a8", "failed": "#f8c4c4"}[status]
+        rows.append(f'<tr style="background:{color}"><td>{html.escape(r.source)}</td>'
+                    f"<td>{page}</td><td>{'' if math.isnan(conf) else f'{conf:.1f}'}</td>"
+                    f"<td>{status}</td><td>{detail}</td></tr>")
+    return (f"<div><b>{s['pages']} pages</b>: {s['ok']} ok, {s['failed']} failed, "
+            f"{s['needs_review']} to review<table><tr><th>source</th><th>page</th>"
+            f"<th>confidence</th><th>status</th><th>text / error</th></tr>"
+            f"{''.join(rows)}</table></div>")

@@ -1,0 +1,195 @@
+"""The engine: settings resolved once (device, filters, language), reused for many pages."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterable, Iterator, Union
+
+from . import tesseract
+from .devices import DeviceSpec, Selection, select_device
+from .errors import BgocrError
+from .io import MAX_PIXELS, Page, Source, describe, load_pages
+from .pipeline import Pipeline, Preprocessed
+from .results import OcrResult, PageFailure, ResultSet
+
+
+class Engine:
+    """Preprocess and recognise pages with fixed settings.
+
+    Make one and reuse it over a folder: the device is probed, the filter spec
+    parsed and the language packs checked once, up front, so a mistake fails
+    before the first page.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "gpu", "gpu:N"} or int
+    filters : str
+        Filter spec, ``"auto"`` by default, ``"none"`` for the raw image.
+    lang : str
+        Tesseract languages, e.g. ``"eng"``, ``"chi_sim"``, ``"eng+chi_sim"``.
+    psm : int
+        Tesseract page segmentation mode.
+    variables : dict, optional
+        Extra Tesseract ``-c`` variables.
+    dpi : float
+        PDF rendering resolution.
+    max_pixels : int
+        Largest page accepted.
+    keep_original : bool
+        Keep each loaded page in its result (for before/after views).
+    timeout : float
+        Seconds allowed to Tesseract per page (0: no limit).
+
+    Examples
+    --------
+    >>> engine = Engine(device="cpu", filters="auto", lang="eng")
+    >>> engine.device.id
+    'cpu'
+    """
+
+    def __init__(self, *, device: DeviceSpec | Selection = "auto",
+                 filters: Union[str, Iterable[str], None] = "auto", lang: str = "eng",
+                 psm: int = 3, variables: dict[str, str] | None = None, dpi: float = 300,
+                 max_pixels: int = MAX_PIXELS, keep_original: bool = True,
+                 timeout: float = 0) -> None:
+        self.pipeline = Pipeline(filters)
+        self.selection = device if isinstance(device, Selection) else select_device(device)
+        self.lang = tesseract.check_lang(lang)
+        self.psm = tesseract.check_psm(psm)
+        self.variables = tesseract.check_variables(variables)
+        self.dpi, self.max_pixels = dpi, max_pixels
+        self.keep_original, self.timeout = keep_original, timeout
+
+    @property
+    def device(self):
+        return self.selection.device
+
+    def __repr__(self) -> str:
+        return (f"Engine(device={self.device.id!r}, filters={self.pipeline.spec!r}, "
+                f"lang={self.lang!r}, psm={self.psm})")
+
+    def preprocess(self, image: Any) -> Preprocessed:
+        """Run the filters on one image (array-like)."""
+        return self.pipeline.run(image, device=self.selection)
+
+    def recognize(self, page: Page, *, load_seconds: float = 0.0) -> OcrResult:
+        """Preprocess and OCR one loaded page."""
+        start = time.perf_counter()
+        pre = self.preprocess(page.image)
+        t0 = time.perf_counter()
+        text, words = tesseract.recognize(pre.image, lang=self.lang, psm=self.psm,
+                                          variables=self.variables, timeout=self.timeout)
+        ocr_s = time.perf_counter() - t0
+        return OcrResult(
+            text=text, words=words, image=pre.image,
+            original=page.image if self.keep_original else None, source=page.source,
+            page=page.index, device=pre.device.id, lang=self.lang, filters=self.pipeline.spec,
+            steps=pre.steps, angle=pre.angle,
+            timings={"load": load_seconds, "preprocess": pre.seconds, "ocr": ocr_s,
+                     "total": load_seconds + time.perf_counter() - start})
+
+    def pages(self, source: Source) -> Iterator[Page]:
+        """The pages of one source, loaded with this engine's limits."""
+        return load_pages(source, dpi=self.dpi, max_pixels=self.max_pixels)
+
+    def iter_results(self, source: Source) -> Iterator[OcrResult | PageFailure]:
+        """Recognise every page of ``source``; a failing page becomes a PageFailure."""
+        pages = self.pages(source)
+        index = 0
+        while True:
+            t0 = time.perf_counter()
+            try:
+                page = next(pages)
+            except StopIteration:
+                return
+            except BgocrError as exc:  # the source (or this page of it) cannot be read
+                yield PageFailure(describe(source), index if index else None, exc)
+                return
+            try:
+                yield self.recognize(page, load_seconds=time.perf_counter() - t0)
+            except BgocrError as exc:
+                yield PageFailure(page.source, page.index, exc)
+            index += 1
+
+    def ocr(self, source: Source) -> OcrResult | ResultSet:
+        """Recognise ``source``: an :class:`OcrResult` for one page, else a :class:`ResultSet`.
+
+        Raises
+        ------
+        BgocrError
+            When a single-page source fails (multi-page sources record the failing
+            page in the result set and keep the others).
+        """
+        results = ResultSet()
+        for item in self.iter_results(source):
+            results.append(item)
+        if len(results) == 1:
+            only = results[0]
+            if only.ok:
+                return only
+            raise only.exception
+        return results
+
+
+def ocr(self, source: Source) -> OcrResult | ResultSet:
+        """Recognise ``source``: an :class:`OcrResult` for one page, else a :class:`ResultSet`.
+
+        Raises
+        ------
+        BgocrError
+            When a single-page source fails (multi-page sources record the failing
+            page in the result set and keep the others).
+        """
+        results = ResultSet()
+        for item in self.iter_results(source):
+            results.append(item)
+        if len(results) == 1:
+            only = results[0]
+            if only.ok:
+                return only
+            raise only.exception
+        return results
+
+
+def _reraise(failure: PageFailure) -> BgocrError:
+    from . import errors
+
+    cls = getattr(errors, failure.kind, errors.BgocrError)
+    return cls(failure.error)
+
+
+def ocr(source: Source, *, device: DeviceSpec = "auto", filters: str = "auto",
+        lang: str = "eng", psm: int = 3, **options: Any) -> OcrResult | ResultSet:
+    """Load, preprocess and recognise a page (or every page of a document).
+
+    Parameters
+    ----------
+    source : path, URL, bytes, numpy.ndarray or PIL.Image.Image
+    device : {"auto", "cpu", "gpu", "gpu:N"} or int
+    filters : str
+        Filter spec; ``"auto"`` measures each page and applies what it needs.
+    lang : str
+    psm : int
+    **options
+        Passed to :class:`Engine` (``variables``, ``dpi``, ``max_pixels`` ...).
+
+    Returns
+    -------
+    OcrResult or ResultSet
+        One result for a one-page source, a result set for more.
+    """
+    return Engine(device=device, filters=filters, lang=lang, psm=psm, **options).ocr(source)
+
+
+def preprocess(source: Source, *, device: DeviceSpec = "auto",
+               filters: Union[str, Iterable[str], None] = "auto") -> Preprocessed:
+    """Preprocess the first page of ``source`` (a path, URL, bytes, array or PIL image).
+
+    Returns
+    -------
+    Preprocessed
+        The uint8 image, the steps applied and why, the deskew angle, the device.
+    """
+    from .io import load_image
+
+    return Pipeline(filters).run(load_image(source), device=device)

@@ -1,0 +1,55 @@
+"""Preprocessing filters: small pure functions on 2-D float32 images in [0, 255].
+
+Every filter runs on NumPy (CPU) or CuPy (GPU) arrays alike; the registry below
+names them for pipeline specs such as ``"deskew,background(radius=40)"``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from . import background, binarize, color, contrast, denoise, deskew, geometry
+from .auto import auto
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A named filter: ``func(image, **params)`` returns an image, or an
+    ``(image, extra)`` pair whose ``extra`` is reported under ``returns``."""
+
+    name: str
+    func: Callable[..., Any]
+    summary: str
+    returns: str | None = None
+
+    @property
+    def params(self) -> dict[str, inspect.Parameter]:
+        """The keyword parameters a spec may set, with their defaults."""
+        sig = inspect.signature(self.func)
+        return {n: p for n, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY}
+
+    def apply(self, image: Any, **params: Any) -> tuple[Any, dict]:
+        out = self.func(image, **params)
+        if not isinstance(out, tuple):
+            return out, {}
+        image, extra = out
+        return image, (extra if isinstance(extra, dict) else {self.returns: extra})
+
+
+FILTERS: dict[str, Filter] = {f.name: f for f in (
+    Filter("auto", auto, "inspect the page and apply only what it needs (default)"),
+    Filter("grayscale", color.grayscale, "colour to gray (luma, min or max channel)"),
+    Filter("invert", color.invert, "swap light text on dark to dark on light"),
+    Filter("border", geometry.remove_border, "paint dark scanner borders white"),
+    Filter("denoise", denoise.denoise, "median or Gaussian smoothing of noise"),
+    Filter("background", background.remove, "flatten uneven light, shadows, stains, paper colour"),
+    Filter("deskew", deskew.deskew, "estimate the skew angle and straighten", returns="angle"),
+    Filter("contrast", contrast.enhance, "stretch faint ink to black, light marks to white"),
+    Filter("binarize", binarize.binarize, "threshold to black and white (Sauvola or Otsu)"),
+    Filter("upscale", geometry.upscale, "enlarge small text"),
+)}
+
+__all__ = ["FILTERS", "Filter", "auto", "background", "binarize", "color", "contrast",
+           "denoise", "deskew", "geometry"]

@@ -1,0 +1,111 @@
+"""The automatic pipeline: measure the page, apply only what it needs.
+
+A clean white page passes through untouched; a dark, noisy, shadowed photo gets
+the full treatment. Each decision is recorded with the measurement behind it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import background as _background
+from . import contrast as _contrast
+from . import deskew as _deskew
+from . import geometry
+from .analysis import measure
+from .color import invert as _invert, paper_level
+from .denoise import denoise as _denoise
+
+# Decision thresholds, in the units of analysis.PageStats.
+DARK_PAPER = 110.0      # below: light text on a dark ground
+BORDER_DARKNESS = 64.0  # scanner borders are near black
+BORDER_AREA = 0.005     # fraction of the page
+NOISE_SIGMA = 8.0       # gray levels; median filtering helps above this
+UNEVEN = 0.10           # paper field varies by more than 10 %
+DIM_PAPER = 235.0       # paper darker than this (gray, coloured) is normalised
+FAINT_INK = 60.0        # darkest ink lighter than this gets a contrast stretch
+MIN_SKEW = 0.3          # degrees; Tesseract copes with less
+SMALL_TEXT = 15.0       # glyph height in pixels below which Tesseract suffers
+TARGET_TEXT = 24.0      # glyph height we enlarge small text to
+
+
+def auto(image: Any, *, invert: bool = True, border: bool = True, denoise: bool = True,
+         background: bool = True, deskew: bool = True, contrast: bool = True,
+         upscale: bool = True) -> tuple[Any, dict]:
+    """Inspect a gray page and apply only the filters it needs.
+
+    Each keyword turns one candidate step off. Returns the image and
+    ``{"steps": [...], "angle": float}``, where each step record is a dict with
+    ``name``, ``applied``, ``reason`` and ``params``.
+    """
+    steps: list[dict] = []
+
+    def note(name: str, applied: bool, reason: str, **params: Any) -> None:
+        steps.append({"name": name, "applied": applied, "reason": reason, "params": params})
+
+    level = paper_level(image)
+    if invert and level < DARK_PAPER:
+        image = _invert(image)
+        note("invert", True, f"dark page: paper level {level:.0f} < {DARK_PAPER:.0f}")
+    elif invert:
+        note("invert", False, f"dark text on light: paper level {level:.0f}")
+
+    if border:
+        area = float(geometry.border_mask(image, darkness=BORDER_DARKNESS).mean())
+        if area > BORDER_AREA:
+            image = geometry.remove_border(image, darkness=BORDER_DARKNESS)
+            note("border", True, f"dark edge bands cover {area:.1%} of the page",
+                 darkness=BORDER_DARKNESS)
+        else:
+            note("border", False, f"no dark edge bands ({area:.1%})")
+
+    stats = measure(image)
+    if denoise:
+        if stats.noise_sigma > NOISE_SIGMA:
+            image = _denoise(image, method="median", size=3)
+            note("denoise", True, f"noise sigma {stats.noise_sigma:.1f} > {NOISE_SIGMA:.0f}",
+                 method="median", size=3)
+        else:
+            note("denoise", False, f"noise sigma {stats.noise_sigma:.1f}")
+
+    normalised = False
+    if background:
+        radius = max(8.0, 2.0 * stats.text_height) if stats.text_height else None
+        why = (f"paper varies by {stats.unevenness:.0%}, brightest {stats.paper_brightness:.0f}")
+        if stats.unevenness > UNEVEN or stats.paper_brightness < DIM_PAPER:
+            image = _background.remove(image, radius=radius)
+            normalised = True
+            note("background", True, why, radius=None if radius is None else round(radius, 1))
+        else:
+            note("background", False, why + ": already even and white")
+
+    angle = 0.0
+    if deskew:
+        angle = _deskew.estimate_angle(image)
+        if abs(angle) >= MIN_SKEW:
+            fill = 255.0 if normalised else stats.paper_brightness
+            image = _deskew.rotate(image, -angle, fill=min(fill, 255.0))
+            note("deskew", True, f"skew {angle:+.2f} deg", angle=angle)
+        else:
+            note("deskew", False, f"skew {angle:+.2f} deg is below {MIN_SKEW} deg", angle=angle)
+
+    if contrast:
+        black, _ = _contrast.levels(image)
+        if black > FAINT_INK or normalised:
+            image = _contrast.enhance(image)
+            why = (f"faint ink: darkest level {black:.0f}" if black > FAINT_INK
+                   else "whiten what background removal left (show-through, stains)")
+            note("contrast", True, why)
+        else:
+            note("contrast", False, f"ink already dark ({black:.0f}) on clean paper")
+
+    if upscale:
+        h = stats.text_height
+        if h and h < SMALL_TEXT:
+            factor = round(min(4.0, TARGET_TEXT / h), 2)
+            image = geometry.upscale(image, factor=factor)
+            note("upscale", True, f"small text: glyphs {h:.0f} px tall", factor=factor)
+        else:
+            note("upscale", False, "text size is fine" if h else "no text size measured")
+
+    return image, {"steps": steps, "angle": angle}

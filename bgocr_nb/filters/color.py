@@ -1,0 +1,57 @@
+"""Colour handling: grayscale conversion and polarity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..backend import ops_for
+from ._checks import check_choice, check_image
+
+_LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601, as OpenCV and Pillow use
+
+
+def grayscale(image: Any, *, method: str = "luma") -> Any:
+    """Convert an RGB(A) or gray image to a 2-D float32 gray image in [0, 255].
+
+    Parameters
+    ----------
+    image : array, shape (H, W), (H, W, 3) or (H, W, 4)
+        RGB order; an alpha channel is ignored (composite it beforehand).
+    method : {"luma", "min", "max"}
+        ``luma`` weighs the channels as the eye does; ``min`` keeps the darkest
+        channel (coloured ink turns dark); ``max`` the brightest (coloured stamps
+        and marks fade into the paper).
+    """
+    check_choice(method, "method", ("luma", "min", "max"))
+    xp = ops_for(image).xp
+    image = xp.asarray(image)
+    if image.ndim == 2:
+        return image.astype(xp.float32, copy=False)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"The parameter `image` must be (H, W) or (H, W, 3|4), got {image.shape}.")
+    rgb = image[..., :3].astype(xp.float32)
+    if method == "min":
+        return rgb.min(axis=2)
+    if method == "max":
+        return rgb.max(axis=2)
+    r, g, b = _LUMA
+    return rgb[..., 0] * r + rgb[..., 1] * g + rgb[..., 2] * b
+
+
+def invert(image: Any) -> Any:
+    """Swap dark and light: ``255 - image``."""
+    check_image(image)
+    return 255.0 - image
+
+
+def paper_level(image: Any) -> float:
+    """The page's dominant brightness: the median of a coarse copy of it."""
+    check_image(image)
+    ops = ops_for(image)
+    factor = max(1, max(image.shape) // 512)
+    return float(ops.xp.median(ops.downscale(image, factor)))
+
+
+def is_inverted(image: Any) -> bool:
+    """Whether the page is light text on a dark ground (its dominant level is dark)."""
+    return paper_level(image) < 110.0

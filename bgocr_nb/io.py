@@ -1,0 +1,273 @@
+"""Loading pages from files, bytes, arrays, PIL images, URLs and cloud buckets.
+
+Every source becomes a sequence of :class:`Page` objects holding a uint8 gray or
+RGB array: multi-page TIFFs give every frame, PDFs every page rendered at
+``dpi``. Whatever goes wrong raises :class:`~bgocr_nb.errors.InputError` (or
+:class:`~bgocr_nb.errors.MissingDependencyError`) naming the source.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Union
+
+import numpy as np
+
+from .errors import ArgumentError, InputError, MissingDependencyError
+
+Source = Union[str, os.PathLike, bytes, np.ndarray, Any]
+
+MAX_PIXELS = 180_000_000   # one page; PIL's bomb check uses the same number
+MAX_DOWNLOAD = 200 * 2**20  # bytes read from one URL
+URL_TIMEOUT = 30.0          # seconds
+CLOUD_PROTOCOLS = ("s3", "gs", "gcs", "az", "abfs", "abfss")
+PDF_SUFFIXES = {".pdf"}
+
+
+@dataclass
+class Page:
+    """One page of a source.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        uint8, (H, W) gray or (H, W, 3) RGB.
+    source : str
+        Where it came from (a path, URL or ``"<array>"``).
+    index : int
+        0-based page number within the source.
+    """
+
+    image: np.ndarray
+    source: str
+    index: int = 0
+
+
+def describe(source: Source) -> str:
+    """A short name for ``source`` in messages and results."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    if isinstance(source, np.ndarray):
+        return "<array>"
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return f"<{len(source)} bytes>"
+    return f"<{type(source).__name__}>"
+
+
+def _read_url(url: str, *, timeout: float, max_bytes: int) -> bytes:
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in ("http", "https"):
+        req = urllib.request.Request(url, headers={"User-Agent": "bgocr-nb"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                data = resp.read(max_bytes + 1)
+        except urllib.error.HTTPError as exc:
+            raise InputError(f"{url}: the server answered {exc.code} {exc.reason}.") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise InputError(f"{url}: cannot download ({reason}).") from None
+    elif scheme in CLOUD_PROTOCOLS:
+        try:
+            import fsspec
+        except ImportError:
+            raise MissingDependencyError(
+                f"{url}: reading {scheme}:// needs fsspec and its backend: "
+                "pip install 'bgocr-nb[cloud]'.") from None
+        try:
+            with fsspec.open(url, "rb") as fh:
+                data = fh.read(max_bytes + 1)
+        except ImportError as exc:
+            raise MissingDependencyError(f"{url}: {exc}. Install the fsspec backend for "
+                                         f"{scheme}:// (s3fs, gcsfs or adlfs).") from None
+        except Exception as exc:  # each backend raises its own types
+            raise InputError(f"{url}: cannot read ({type(exc).__name__}: {exc}).") from None
+    else:
+        raise ArgumentError(f"{url}: only http(s) and {', '.join(CLOUD_PROTOCOLS)} URLs "
+                            "are read; give local files as plain paths.")
+    if len(data) > max_bytes:
+        raise InputError(f"{url}: larger than the {max_bytes // 2**20} MiB download limit.")
+    return data
+
+
+def _from_pil(img: Any, name: str, index: int) -> Page:
+    from PIL import Image
+
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = (float(v) for v in np.nanpercentile(arr, [0, 100])) if arr.size else (0, 0)
+        if not np.isfinite([lo, hi]).all():
+            raise InputError(f"{name}: page {index + 1} holds no finite pixel values.")
+        scale = 255.0 / (hi - lo) if hi > lo else 0.0
+        gray = np.nan_to_num((arr - lo) * scale, nan=255.0)
+        return Page(np.clip(gray, 0, 255).astype(np.uint8), name, index)
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
+    if mode in ("1", "L"):
+        return Page(np.asarray(img.convert("L")), name, index)
+    return Page(np.asarray(img.convert("RGB")), name, index)
+
+
+def _pages_from_image_bytes(data: bytes, name: str, max_pixels: int) -> Iterator[Page]:
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        try:
+            img = Image.open(io.BytesIO(data))
+        except UnidentifiedImageError:
+            raise InputError(f"{name}: not an image this tool can read (PNG, JPEG, TIFF, BMP, "
+                             "WebP, PDF).") from None
+        except Image.DecompressionBombError as exc:
+            raise InputError(_bomb(name, exc, max_pixels)) from None
+        with img:
+            for index, frame in enumerate(ImageSequence.Iterator(img)):
+                try:
+                    w, h = frame.size
+                    if w * h > max_pixels:
+                        raise InputError(_bomb(name, f"{w}x{h} pixels", max_pixels))
+                    frame.load()
+                    yield _from_pil(frame, name, index)
+                except InputError:
+                    raise
+                except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+                    raise InputError(f"{name}: page {index + 1} is corrupt or truncated "
+                                     f"({exc}).") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+
+
+def _bomb(name: str, detail: Any, limit: int) -> str:
+    return (f"{name}: the image is too large ({detail}); the limit is {limit:,} pixels. "
+            "Raise it with max_pixels= (or --max-pixels) if you trust this file.")
+
+
+def _pages_from_pdf(data: bytes, name: str, dpi: float, max_pixels: int,
+                    password: str | None) -> Iterator[Page]:
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:
+        raise MissingDependencyError("PDF input needs pypdfium2: pip install pypdfium2.")\
+            from None
+    try:
+        pdf = pdfium.PdfDocument(data, password=password)
+    except pdfium.PdfiumError as exc:
+        hint = " It is password-protected: pass password=." if "password" in str(exc).lower() \
+            else ""
+        raise InputError(f"{name}: cannot open the PDF ({exc}).{hint}") from None
+    try:
+        if len(pdf) == 0:
+            raise InputError(f"{name}: the PDF has no pages.")
+        scale = dpi / 72.0
+        for index in range(len(pdf)):
+            page = pdf[index]
+            w, h = page.get_size()
+            if w * scale * h * scale > max_pixels:
+                raise InputError(_bomb(name, f"page {index + 1} at {dpi:g} dpi", max_pixels))
+            bitmap = page.render(scale=scale, grayscale=False)
+            yield Page(np.array(bitmap.to_pil().convert("RGB")), name, index)
+    finally:
+        pdf.close()
+
+
+def load_pages(source: Source, *, dpi: float = 300, max_pixels: int = MAX_PIXELS,
+               password: str | None = None, timeout: float = URL_TIMEOUT,
+               max_bytes: int = MAX_DOWNLOAD) -> Iterator[Page]:
+    """Yield every page of ``source``.
+
+    Parameters
+    ----------
+    source : path, URL, bytes, numpy.ndarray or PIL.Image.Image
+        Files: PNG, JPEG, TIFF (all frames), BMP, WebP, PDF. URLs: http(s), and
+        s3://, gs://, az:// through fsspec when its backends are installed.
+    dpi : float
+        Resolution at which PDF pages are rendered.
+    max_pixels : int
+        Largest page accepted (decompression-bomb guard); raise it explicitly
+        for huge trusted scans.
+    password : str, optional
+        For encrypted PDFs.
+    timeout, max_bytes :
+        Limits on one URL download.
+
+    Raises
+    ------
+    InputError
+        Missing, unreadable, corrupt or oversized input.
+    """
+    name = describe(source)
+    if isinstance(source, np.ndarray):
+        yield Page(_check_array(source, name), name, 0)
+        return
+    if hasattr(source, "getbands") and hasattr(source, "mode"):  # a PIL image
+        yield _from_pil(source, name, 0)
+        return
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        is_pdf = data[:5] == b"%PDF-"
+    elif isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        if "://" in text:
+            data = _read_url(text, timeout=timeout, max_bytes=max_bytes)
+            is_pdf = data[:5] == b"%PDF-"
+        else:
+            data = _read_file(Path(text))
+            is_pdf = data[:5] == b"%PDF-" or Path(text).suffix.lower() in PDF_SUFFIXES
+    else:
+        raise ArgumentError(f"Cannot read a {type(source).__name__}: give a path, URL, bytes, "
+                            "a NumPy array or a PIL image.")
+    if not data:
+        raise InputError(f"{name}: the file is empty.")
+    if is_pdf:
+        yield from _pages_from_pdf(data, name, dpi, max_pixels, password)
+    else:
+        yield from _pages_from_image_bytes(data, name, max_pixels)
+
+
+def _read_file(path: Path) -> bytes:
+    if not path.exists():
+        raise InputError(f"{path}: no such file.")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give image files (a batch takes folders).")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc}).") from None
+
+
+def _check_array(array: np.ndarray, name: str) -> np.ndarray:
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ArgumentError(f"An image array must be (H, W), (H, W, 3) or (H, W, 4), got shape "
+                            f"{array.shape}.")
+    if array.size == 0:
+        raise ArgumentError(f"{name}: the image array is empty (shape {array.shape}).")
+    if array.ndim == 3 and array.shape[2] == 4:  # composite RGBA on white
+        alpha = array[..., 3:4].astype(np.float32) / (255.0 if array.dtype == np.uint8 else 1.0)
+        array = array[..., :3] * alpha + 255.0 * (1 - alpha)
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == bool:
+        return np.where(array, 255, 0).astype(np.uint8)
+    arr = array.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise ArgumentError(f"{name}: the image array holds NaN or infinite values.")
+    if arr.max() <= 1.0 and arr.min() >= 0.0 and np.issubdtype(array.dtype, np.floating):
+        arr = arr * 255.0  # floats in [0, 1]
+    return np.clip(arr, 0, 255).astype(np.uint8)
+
+
+def load_image(source: Source, **kwargs: Any) -> np.ndarray:
+    """The first page of ``source`` as a uint8 array (see :func:`load_pages`)."""
+    for page in load_pages(source, **kwargs):
+        return page.image
+    raise InputError(f"{describe(source)}: holds no pages.")

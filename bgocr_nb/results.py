@@ -1,0 +1,227 @@
+"""Result types: one recognised page, and a set of pages (with failures)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from .errors import BgocrError
+from .pipeline import StepRecord
+from .tesseract import Word
+
+LOW_CONFIDENCE = 70.0  # words under this are highlighted; pages under it flagged
+
+
+@dataclass(repr=False)
+class OcrResult:
+    """The text of one page, how it was found, and the image Tesseract read.
+
+    Attributes
+    ----------
+    text : str
+    words : list of Word
+        With boxes in the preprocessed image's pixels and confidence 0-100.
+    image : numpy.ndarray
+        The preprocessed uint8 page.
+    original : numpy.ndarray or None
+        The page as loaded (for before/after views).
+    source : str
+    page : int
+        0-based page number within the source.
+    device : str
+        ``"cpu"`` or ``"gpu:N"``.
+    lang, filters : str
+        The Tesseract languages and the filter spec that ran.
+    steps : list of StepRecord
+        Each filter applied or skipped, and why.
+    angle : float
+        Deskew angle removed, degrees counter-clockwise.
+    timings : dict
+        Seconds per stage: ``load``, ``preprocess``, ``ocr``, ``total``.
+    """
+
+    text: str
+    words: list[Word]
+    image: np.ndarray
+    original: np.ndarray | None = None
+    source: str = "<array>"
+    page: int = 0
+    device: str = "cpu"
+    lang: str = "eng"
+    filters: str = "auto"
+    steps: list[StepRecord] = field(default_factory=list)
+    angle: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def mean_confidence(self) -> float:
+        """Mean word confidence, 0-100 (NaN when no word was found)."""
+        if not self.words:
+            return math.nan
+        return float(np.mean([w.confidence for w in self.words]))
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    def needs_review(self, threshold: float = LOW_CONFIDENCE) -> bool:
+        """Whether the page's mean confidence is under ``threshold`` (or no text was found)."""
+        conf = self.mean_confidence
+        return math.isnan(conf) or conf < threshold
+
+    def save_preprocessed(self, path: str | Path) -> Path:
+        """Write the preprocessed image (format from the suffix: .png, .tif, .jpg ...)."""
+        from PIL import Image
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(self.image).save(path)
+        return path
+
+    def words_dataframe(self):
+        """The words as a :class:`pandas.DataFrame`."""
+        import pandas as pd
+
+        cols = ["text", "confidence", "left", "top", "width", "height", "block", "line"]
+        return pd.DataFrame([w.__dict__ for w in self.words], columns=cols)
+
+    def to_dict(self, *, words: bool = False) -> dict[str, Any]:
+        """A JSON-ready record of the page."""
+        conf = self.mean_confidence
+        record = {"source": self.source, "page": self.page, "text": self.text,
+                  "mean_confidence": None if math.isnan(conf) else round(conf, 2),
+                  "device": self.device, "lang": self.lang, "filters": self.filters,
+                  "angle": round(self.angle, 3),
+                  "steps": [str(s) for s in self.steps if s.applied],
+                  "timings": {k: round(v, 4) for k, v in self.timings.items()},
+                  "error": None}
+        if words:
+            record["words"] = [w.__dict__ for w in self.words]
+        return record
+
+    def plot(self, **kwargs: Any):
+        """Before/after with intensity histograms (see :func:`bgocr_nb.plots.plot_result`)."""
+        from .plots import plot_result
+
+        return plot_result(self, **kwargs)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        conf = self.mean_confidence
+        first = self.text.strip().splitlines()[0][:60] if self.text.strip() else ""
+        return (f"<OcrResult {self.source} p{self.page + 1}: {len(self.words)} words, "
+                f"confidence {conf:.1f}, {self.device}, angle {self.angle:+.2f}, "
+                f"{self.timings.get('total', 0):.2f} s: {first!r}>")
+
+    def _repr_html_(self) -> str:
+        from .display import result_html
+
+        return result_html(self)
+
+
+@dataclass(repr=False)
+class PageFailure:
+    """A page (or a whole source) that could not be read or recognised."""
+
+    source: str
+    page: int | None
+    exception: BgocrError
+
+    ok = False
+    text = ""
+    mean_confidence = math.nan
+
+    @property
+    def error(self) -> str:
+        return str(self.exception)
+
+    @property
+    def kind(self) -> str:
+        return type(self.exception).__name__
+
+    @property
+    def exit_code(self) -> int:
+        return self.exception.exit_code
+
+    def to_dict(self, **_: Any) -> dict[str, Any]:
+        return {"source": self.source, "page": self.page, "text": "", "mean_confidence": None,
+                "error": f"{self.kind}: {self.error}"}
+
+    def __repr__(self) -> str:
+        where = self.source if self.page is None else f"{self.source} p{self.page + 1}"
+        return f"<PageFailure {where}: {self.kind}: {self.error}>"
+
+
+class ResultSet:
+    """Results of several pages, in order, failures included.
+
+    Behaves as a list of :class:`OcrResult` and :class:`PageFailure`.
+    """
+
+    def __init__(self, items: list[OcrResult | PageFailure] | None = None) -> None:
+        self.items: list[OcrResult | PageFailure] = list(items or [])
+
+    def append(self, item: OcrResult | PageFailure) -> None:
+        self.items.append(item)
+
+    def __iter__(self) -> Iterator[OcrResult | PageFailure]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+    @property
+    def pages(self) -> list[OcrResult]:
+        return [r for r in self.items if r.ok]
+
+    @property
+    def failures(self) -> list[PageFailure]:
+        return [r for r in self.items if not r.ok]
+
+    @property
+    def text(self) -> str:
+        """All recognised text, pages separated by form feeds (as Tesseract does)."""
+        return "\n\f".join(r.text for r in self.pages)
+
+    def needs_review(self, threshold: float = LOW_CONFIDENCE) -> list[OcrResult]:
+        return [r for r in self.pages if r.needs_review(threshold)]
+
+    def to_records(self, *, words: bool = False) -> list[dict[str, Any]]:
+        return [r.to_dict(words=words) for r in self.items]
+
+    def to_dataframe(self):
+        """One row per page: source, page, confidence, angle, device, timings, error, text."""
+        import pandas as pd
+
+        rows = []
+        for rec in self.to_records():
+            timings = rec.pop("timings", {}) or {}
+            rec.pop("steps", None)
+            rec.update({f"{k}_s": v for k, v in timings.items()})
+            rows.append(rec)
+        return pd.DataFrame(rows)
+
+    def summary(self) -> dict[str, int]:
+        return {"pages": len(self.items), "ok": len(self.pages),
+                "failed": len(self.failures), "needs_review": len(self.needs_review())}
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        lines = [f"<ResultSet {s['pages']} pages: {s['ok']} ok, {s['failed']} failed, "
+                 f"{s['needs_review']} to review>"]
+        lines += [f"  {r!r}" for r in self.items[:20]]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from .display import results_html
+
+        return results_html(self)
