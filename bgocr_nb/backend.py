@@ -130,6 +130,14 @@ class CvOps(Ops):
     def box_mean(self, image, size):
         return self.cv2.blur(image, (_odd(size),) * 2, borderType=self.cv2.BORDER_REFLECT)
 
+    def downscale(self, image, factor):
+        h, w = image.shape
+        if factor <= 1 or h < factor or w < factor:
+            return super().downscale(image, factor)
+        h2, w2 = h // factor, w // factor  # area interpolation = block means here
+        return self.cv2.resize(image[: h2 * factor, : w2 * factor], (w2, h2),
+                               interpolation=self.cv2.INTER_AREA)
+
     def rotate(self, image, angle, fill=255.0):
         (out_h, out_w), m = rotation_geometry(image.shape, angle)
         return self.cv2.warpAffine(image, m, (out_w, out_h), flags=self.cv2.INTER_LINEAR,

@@ -208,7 +208,6 @@ class Pipeline:
             seconds = time.perf_counter() - t0
             if "steps" in info:  # auto: one record per decision
                 records += [StepRecord(**s) for s in info["steps"]]
-                records[-1].seconds = seconds  # its total, on the last decision
             else:
                 records.append(StepRecord(step.filter.name, params=dict(step.params),
                                           seconds=seconds))

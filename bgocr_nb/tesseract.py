@@ -116,12 +116,12 @@ def check_variables(variables: dict[str, str] | None) -> dict[str, str]:
     out = {}
     for name, value in (variables or {}).items():
         value = str(value)
+        if _FILE_VARS.search(str(name)):
+            raise ArgumentError(f"The Tesseract variable {name!r} reads or writes files and is "
+                                "not allowed.")
         if not _VAR_NAME.match(str(name)) or not _VAR_VALUE.match(value):
             raise ArgumentError(f"Bad Tesseract variable {name}={value!r}: names are lower-case "
                                 "identifiers, values plain tokens of letters, digits and _.-")
-        if _FILE_VARS.search(name):
-            raise ArgumentError(f"The Tesseract variable {name!r} reads or writes files and is "
-                                "not allowed.")
         out[name] = value
     return out
 

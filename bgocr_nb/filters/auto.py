@@ -2,10 +2,13 @@
 
 A clean white page passes through untouched; a dark, noisy, shadowed photo gets
 the full treatment. Each decision is recorded with the measurement behind it.
+Scanner borders are looked for after background removal, where a shadowed
+margin has turned white and only true dark bands remain.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from . import background as _background
@@ -39,9 +42,13 @@ def auto(image: Any, *, invert: bool = True, border: bool = True, denoise: bool 
     ``name``, ``applied``, ``reason`` and ``params``.
     """
     steps: list[dict] = []
+    clock = [time.perf_counter()]
 
     def note(name: str, applied: bool, reason: str, **params: Any) -> None:
-        steps.append({"name": name, "applied": applied, "reason": reason, "params": params})
+        now = time.perf_counter()  # each record carries the time since the last one
+        steps.append({"name": name, "applied": applied, "reason": reason, "params": params,
+                      "seconds": now - clock[0]})
+        clock[0] = now
 
     level = paper_level(image)
     if invert and level < DARK_PAPER:
@@ -49,15 +56,6 @@ def auto(image: Any, *, invert: bool = True, border: bool = True, denoise: bool 
         note("invert", True, f"dark page: paper level {level:.0f} < {DARK_PAPER:.0f}")
     elif invert:
         note("invert", False, f"dark text on light: paper level {level:.0f}")
-
-    if border:
-        area = float(geometry.border_mask(image, darkness=BORDER_DARKNESS).mean())
-        if area > BORDER_AREA:
-            image = geometry.remove_border(image, darkness=BORDER_DARKNESS)
-            note("border", True, f"dark edge bands cover {area:.1%} of the page",
-                 darkness=BORDER_DARKNESS)
-        else:
-            note("border", False, f"no dark edge bands ({area:.1%})")
 
     stats = measure(image)
     if denoise:
@@ -78,6 +76,15 @@ def auto(image: Any, *, invert: bool = True, border: bool = True, denoise: bool 
             note("background", True, why, radius=None if radius is None else round(radius, 1))
         else:
             note("background", False, why + ": already even and white")
+
+    if border:
+        area = float(geometry.border_mask(image, darkness=BORDER_DARKNESS).mean())
+        if area > BORDER_AREA:
+            image = geometry.remove_border(image, darkness=BORDER_DARKNESS)
+            note("border", True, f"dark edge bands cover {area:.1%} of the page",
+                 darkness=BORDER_DARKNESS)
+        else:
+            note("border", False, f"no dark edge bands ({area:.1%})")
 
     angle = 0.0
     if deskew:

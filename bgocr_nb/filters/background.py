@@ -21,6 +21,25 @@ def default_radius(shape: tuple[int, ...]) -> int:
     return max(8, round(min(shape[:2]) / 50))
 
 
+def _paper_field(image: Any, radius: float | None) -> tuple[Any, int, int]:
+    """The paper field on a shrunken copy, with the shrink factor and window size."""
+    check_image(image)
+    radius = default_radius(image.shape) if radius is None else check_number(
+        radius, "radius", low=1, high=10_000)
+    ops = ops_for(image)
+    # Work on a copy shrunk so the window is about 13 pixels: cheap, and the
+    # block means average paper grain and noise away before taking maxima.
+    factor = max(1, int(radius // 6))
+    small = ops.downscale(image, factor)
+    size = 2 * math.ceil(radius / factor) + 1
+    field = ops.minimum(ops.maximum(small, size), size)
+    return ops.gaussian(field, size / 4.0), factor, size
+
+
+def _full_size(field: Any, shape: tuple[int, int], factor: int) -> Any:
+    return ops_for(field).resize(field, shape) if factor > 1 else field
+
+
 def estimate(image: Any, *, radius: float | None = None) -> Any:
     """Estimate the background (paper and illumination) field of a dark-on-light page.
 
@@ -37,24 +56,23 @@ def estimate(image: Any, *, radius: float | None = None) -> Any:
     array
         The background field, same shape as ``image``.
     """
-    check_image(image)
-    radius = default_radius(image.shape) if radius is None else check_number(
-        radius, "radius", low=1, high=10_000)
-    ops = ops_for(image)
-    # Work on a copy shrunk so the window is about 13 pixels: cheap, and the
-    # block means average paper grain and noise away before taking maxima.
-    factor = max(1, int(radius // 6))
-    small = ops.downscale(image, factor)
-    size = 2 * math.ceil(radius / factor) + 1
-    field = ops.minimum(ops.maximum(small, size), size)
-    field = ops.gaussian(field, size / 4.0)
-    return ops.resize(field, image.shape) if factor > 1 else field
+    field, factor, _ = _paper_field(image, radius)
+    return _full_size(field, image.shape, factor)
 
 
-def remove(image: Any, *, radius: float | None = None) -> Any:
+def remove(image: Any, *, radius: float | None = None, floor: float = 0.2) -> Any:
     """Remove the background: divide the page by its estimated paper field.
 
     Returns dark text on white (paper maps to 255), same shape as ``image``.
+
+    Parameters
+    ----------
+    radius : float, optional
+        See :func:`estimate`.
+    floor : float
+        Where the "paper" is darker than this fraction of the page's brightest
+        paper, it is no paper at all (scanner lid, table, a page edge's shadow):
+        dividing would only amplify its noise, so it turns white. 0 disables.
 
     Examples
     --------
@@ -66,6 +84,16 @@ def remove(image: Any, *, radius: float | None = None) -> Any:
     >>> bool(abs(flat[10, 20] - flat[10, 280]) < 3)
     True
     """
-    field = estimate(image, radius=radius)
-    xp = ops_for(image).xp
-    return xp.clip(image * (255.0 / xp.maximum(field, 1.0)), 0.0, 255.0).astype(xp.float32)
+    floor = check_number(floor, "floor", low=0, high=0.9)
+    small, factor, size = _paper_field(image, radius)
+    ops = ops_for(image)
+    xp = ops.xp
+    out = xp.clip(image * (255.0 / xp.maximum(_full_size(small, image.shape, factor), 1.0)),
+                  0.0, 255.0)
+    if floor > 0:
+        bright = float(xp.percentile(small, 98.0))
+        void = small < floor * bright
+        if bool(void.any()):  # grow it over the blurred rim of the dark region
+            void = ops.maximum(void.astype(xp.float32), size)
+            out = xp.where(_full_size(void, image.shape, factor) > 0.5, 255.0, out)
+    return out.astype(xp.float32)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import ops_for
-from ._checks import check_image, check_number
-from .binarize import otsu_threshold
+from ._checks import check_number
+from .binarize import hist_percentile, histogram, otsu_from_histogram
 
 
 def levels(image: Any, *, black: float = 1.0, white: float = 0.5) -> tuple[float, float]:
@@ -15,12 +15,12 @@ def levels(image: Any, *, black: float = 1.0, white: float = 0.5) -> tuple[float
     ``black`` is a percentile of the image (the darkest ink); ``white`` is a point
     between Otsu's ink/paper threshold (0) and the median paper level (1).
     """
-    check_image(image)
-    xp = ops_for(image).xp
-    threshold = otsu_threshold(image)
-    low = float(xp.percentile(image, black))
-    paper = image[image >= threshold]
-    paper_level = float(xp.median(paper)) if paper.size else 255.0
+    hist = histogram(image)
+    threshold = otsu_from_histogram(hist)
+    low = hist_percentile(hist, black)
+    paper = hist.copy()
+    paper[: int(threshold)] = 0
+    paper_level = hist_percentile(paper, 50.0) if paper.sum() else 255.0
     high = threshold + white * (paper_level - threshold)
     return low, max(high, low + 1.0)
 

@@ -1,0 +1,180 @@
+"""The ``%bgocr`` and ``%%bgocr`` magics: parse, call the core, return the result.
+
+Loading the extension imports only IPython, traitlets and the argument grammar;
+NumPy-heavy code, OpenCV, CuPy, Tesseract, widgets and matplotlib load on the
+first run of the magic.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Int, Unicode
+
+from .arguments import ARGUMENTS, engine_options, output_name
+from .errors import BgocrError
+
+# Options of the magic only (the rest is shared with the ``bgocr`` command).
+MAGIC_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("-o", "--output"), dict(metavar="NAME",
+                              help="also store the result in the variable NAME")),
+    (("--ui",), dict(action="store_true",
+                     help="open the interactive Studio on the (first) image instead")),
+]
+
+_EPILOG = ("The cell form lists inputs in its body, one per line: files, globs (scans/*.tif), "
+           "folders (searched recursively for images and PDFs) or URLs; # starts a comment. "
+           "Defaults come from %config BgocrMagics.device / .filters / .lang / .psm. "
+           "Filters: from bgocr_nb.pipeline import filter_help; print(filter_help()).")
+
+
+def _shared_arguments(func: Callable) -> Callable:
+    """Apply ``@argument`` for every shared and magic-only option, then ``@magic_arguments``."""
+    for flags, kwargs in reversed(ARGUMENTS + MAGIC_ARGUMENTS):  # decorators stack bottom-up
+        func = argument(*flags, **kwargs)(func)
+    func.argcmd_kwds = {"epilog": _EPILOG}
+    return magic_arguments()(func)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+@magics_class
+class BgocrMagics(Magics):
+    """OCR of document scans from a notebook: ``%bgocr scan.tif`` and ``%%bgocr``.
+
+    Configurable defaults (``%config BgocrMagics.device = "gpu:0"``) apply when
+    the corresponding option is not given.
+    """
+
+    device = Unicode("auto", help="Default device: auto, cpu, gpu or gpu:N.").tag(config=True)
+    filters = Unicode("auto", help="Default filter spec ('auto', 'none', "
+                                   "'deskew,background(radius=40)' ...).").tag(config=True)
+    lang = Unicode("eng", help="Default Tesseract languages, e.g. eng+chi_sim.").tag(config=True)
+    psm = Int(3, help="Default Tesseract page segmentation mode.").tag(config=True)
+
+    @line_cell_magic
+    @_shared_arguments
+    def bgocr(self, line: str = "", cell: str | None = None) -> Any:
+        """Remove the background, deskew, enhance and OCR document scans.
+
+        Line form: ``r = %bgocr scan.tif --gpu 0`` returns an OcrResult (a
+        ResultSet for several pages or files). Cell form: ``%%bgocr [options]``
+        with one input per line returns a ResultSet, with a progress bar.
+        ``%bgocr --devices`` lists the devices.
+        """
+        try:
+            args = parse_argstring(self.bgocr, line)
+        except ValueError as exc:  # unbalanced quotes
+            raise UsageError(f"Cannot split the arguments: {exc}.") from None
+        if args.output and not args.output.isidentifier():
+            raise UsageError(f"-o needs a Python variable name, got {args.output!r}.")
+        try:
+            result = self._run(args, cell)
+        except BgocrError as exc:
+            raise UsageError(_one_line(exc)) from None
+        if args.output:
+            self.shell.user_ns[args.output] = result
+        return result
+
+    def _defaults(self) -> dict[str, Any]:
+        return {"device": self.device, "filters": self.filters, "lang": self.lang,
+                "psm": self.psm}
+
+    def _run(self, args: Any, cell: str | None) -> Any:
+        if args.devices:
+            from .devices import devices
+
+            return devices()
+        from .inputs import expand_inputs, parse_lines
+
+        entries = list(args.sources) + (parse_lines(cell) if cell is not None else [])
+        if not entries:
+            raise UsageError("Give an image, PDF, folder, glob or URL (or --devices); "
+                             "see %bgocr?")
+        sources = expand_inputs(entries)
+        if not sources:
+            raise UsageError(f"No image or PDF files found in {', '.join(entries)}.")
+        options = engine_options(args, self._defaults())
+        if args.ui:
+            from .widgets import Studio
+
+            return Studio(sources[0], **options)
+
+        from .engine import Engine
+
+        engine = Engine(keep_original=cell is None, **options)
+        if cell is None and len(sources) == 1:
+            result = engine.ocr(sources[0])  # raises for a single failing page
+        else:
+            result = self._batch(sources, engine)
+        if args.save_preprocessed:
+            self._save(result, args.save_preprocessed)
+        if args.json:
+            records = result.to_records() if hasattr(result, "to_records") else [result.to_dict()]
+            return records
+        return result
+
+    @staticmethod
+    def _batch(sources: list[str], engine: Any) -> Any:
+        from .results import ResultSet
+        from .widgets.batch import run_batch
+
+        results = ResultSet()
+        try:
+            run_batch(sources, engine, TqdmProgress(), results=results)
+        except KeyboardInterrupt:  # keep what was done
+            print(f"bgocr: interrupted after {len(results)} pages; returning those.",
+                  file=sys.stderr)
+        return results
+
+    @staticmethod
+    def _save(result: Any, folder: str) -> None:
+        from pathlib import Path
+
+        out, used = Path(folder), set()
+        for item in (result if hasattr(result, "items") else [result]):
+            if item.ok:
+                item.save_preprocessed(out / output_name(item.source, item.page, used))
+
+
+class TqdmProgress:
+    """The batch progress protocol (see :mod:`bgocr_nb.widgets.batch`) on a ``tqdm.auto`` bar.
+
+    In a notebook ``tqdm.auto`` draws a widget; in a terminal, text. Interrupt
+    the kernel to stop: the pages done so far are returned.
+    """
+
+    cancelled = False
+
+    def __init__(self, **tqdm_kwargs: Any) -> None:
+        self.kwargs = {"desc": "bgocr", "unit": "file", **tqdm_kwargs}
+        self.bar: Any = None
+        self.pages = self.failed = 0
+
+    def start(self, total: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, **self.kwargs)
+
+    def update(self, item: Any = None, *, advance: int = 0) -> None:
+        if item is not None:
+            self.pages += 1
+            self.failed += not item.ok
+            postfix = {"pages": self.pages}
+            if self.failed:
+                postfix["failed"] = self.failed
+            self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(advance)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+__all__ = ["BgocrMagics", "TqdmProgress"]

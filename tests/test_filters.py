@@ -1,0 +1,144 @@
+"""Each filter alone: known inputs, measured outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bgocr_nb import synth
+from bgocr_nb.backend import cpu_ops
+from bgocr_nb.errors import ArgumentError
+from bgocr_nb.filters import background, binarize, color, contrast, denoise, deskew, geometry
+from bgocr_nb.filters.analysis import measure, text_height
+
+
+@pytest.mark.parametrize("angle", [-15.0, -7.3, -2.0, 0.6, 4.0, 11.5, 15.0])
+def test_deskew_recovers_known_angles(page, angle):
+    tilted = cpu_ops().rotate(page.astype(np.float32), angle)
+    assert deskew.estimate_angle(tilted) == pytest.approx(angle, abs=0.2)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_deskew_on_synthetic_skewed_pages(seed):
+    p = synth.make_page("skew", seed=seed)
+    assert p.angle != 0
+    estimated = deskew.estimate_angle(color.grayscale(p.image))
+    assert estimated == pytest.approx(p.angle, abs=0.2)
+
+
+def test_deskew_straightens_and_reports(page):
+    tilted = cpu_ops().rotate(page.astype(np.float32), 6.0)
+    straight, angle = deskew.deskew(tilted)
+    assert angle == pytest.approx(6.0, abs=0.2)
+    assert abs(deskew.estimate_angle(straight)) < 0.2
+
+
+def test_deskew_blank_page_is_zero():
+    assert deskew.estimate_angle(np.full((200, 300), 255, np.float32)) == 0.0
+
+
+def test_background_flattens_known_illumination(page):
+    h, w = page.shape
+    y, x = np.mgrid[0:h, 0:w]
+    light = 0.3 + 0.7 * (x / w) * (0.6 + 0.4 * y / h)  # 30 % .. 100 %
+    lit = page.astype(np.float32) * light
+    paper = page == 255
+    flat = background.remove(lit)
+    assert np.ptp(lit[paper]) > 150                      # before: paper from ~75 to 255
+    assert np.percentile(flat[paper], 5) > 225           # after: paper is white ...
+    ink = page < 60
+    assert np.median(flat[ink]) < 90                     # ... and ink is still dark
+
+
+def test_background_estimate_tracks_the_field(page):
+    h, w = page.shape
+    field = np.linspace(90, 250, w, dtype=np.float32)[None, :].repeat(h, 0)
+    est = background.estimate(page / 255.0 * field, radius=40)
+    err = np.abs(est - field)[40:-40, 40:-40]
+    assert np.median(err) < 6
+
+
+def test_contrast_makes_faint_text_dark():
+    faint = np.full((60, 200), 222, np.float32)
+    faint[20:40, 20:180] = 168
+    out = contrast.enhance(faint)
+    assert out[30, 100] < 10 and out[5, 5] == 255
+
+
+def test_binarize_methods(shaded_page):
+    flat = background.remove(shaded_page.astype(np.float32))
+    for method in ("otsu", "sauvola"):
+        out = binarize.binarize(flat, method=method)
+        assert set(np.unique(out)) <= {0.0, 255.0}
+        ink = (out == 0).mean()
+        assert 0.01 < ink < 0.2, (method, ink)
+
+
+def test_otsu_threshold_separates_two_levels():
+    img = np.r_[np.full(500, 40.0), np.full(1500, 210.0)].reshape(40, 50).astype(np.float32)
+    assert 40 < binarize.otsu_threshold(img) <= 210
+
+
+def test_invert_and_polarity(page):
+    dark = color.invert(page.astype(np.float32))
+    assert color.is_inverted(dark) and not color.is_inverted(page.astype(np.float32))
+
+
+def test_grayscale_methods():
+    rgb = np.zeros((2, 2, 3), np.uint8)
+    rgb[..., 0] = 200
+    assert color.grayscale(rgb)[0, 0] == pytest.approx(0.299 * 200, abs=0.01)
+    assert color.grayscale(rgb, method="max")[0, 0] == 200
+    assert color.grayscale(rgb, method="min")[0, 0] == 0
+    with pytest.raises(ArgumentError, match="method"):
+        color.grayscale(rgb, method="hsv")
+
+
+def test_border_removal_keeps_text(page):
+    framed = page.astype(np.float32).copy()
+    framed[:, :18] = 20   # the text starts 30 pixels in
+    framed[:12, :] = 10
+    out = geometry.remove_border(framed)
+    assert out[:, :18].min() == 255 and out[:12].min() == 255
+    np.testing.assert_array_equal(out[20:, 28:], framed[20:, 28:])
+
+
+def test_noise_estimate_and_denoise(page):
+    rng = np.random.default_rng(1)
+    gray = 30 + page * 0.7  # paper at 208: the noise is not clipped
+    noisy = np.clip(gray + rng.normal(0, 20, page.shape), 0, 255).astype(np.float32)
+    assert denoise.noise_sigma(gray.astype(np.float32)) < 2
+    assert denoise.noise_sigma(noisy) == pytest.approx(20, rel=0.3)
+    assert denoise.noise_sigma(denoise.denoise(noisy)) < 12
+
+
+def test_upscale_and_text_height(page):
+    h = text_height(page.astype(np.float32))
+    assert 15 < h < 35
+    big = geometry.upscale(page.astype(np.float32), factor=2)
+    assert big.shape == (page.shape[0] * 2, page.shape[1] * 2)
+    assert text_height(big) == pytest.approx(2 * h, rel=0.15)
+
+
+def test_measure_sees_uneven_background(page, shaded_page):
+    assert measure(page.astype(np.float32)).unevenness < 0.05
+    assert measure(shaded_page.astype(np.float32)).unevenness > 0.3
+
+
+@pytest.mark.parametrize("call", [
+    lambda img: background.remove(img, radius=-5),
+    lambda img: background.remove(img, radius=float("nan")),
+    lambda img: geometry.upscale(img, factor=0.5),
+    lambda img: denoise.denoise(img, size=99),
+    lambda img: binarize.binarize(img, k=0),
+    lambda img: contrast.enhance(img, white=2),
+    lambda img: deskew.estimate_angle(img, max_angle=90),
+])
+def test_bad_parameters_name_the_parameter(page, call):
+    with pytest.raises(ArgumentError, match="`"):
+        call(page.astype(np.float32))
+
+
+def test_filters_reject_non_2d():
+    with pytest.raises(ArgumentError, match="2-dimensional"):
+        background.remove(np.zeros((4, 4, 3), np.float32))

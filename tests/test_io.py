@@ -1,0 +1,120 @@
+"""Loading every kind of input, and the clear errors for bad input."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import threading
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from bgocr_nb.errors import ArgumentError, InputError
+from bgocr_nb.io import load_image, load_pages
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif", ".bmp", ".webp"])
+def test_image_formats(tmp_path, page, suffix):
+    path = tmp_path / f"page{suffix}"
+    Image.fromarray(page).save(path)
+    img = load_image(path)  # WebP comes back as RGB
+    gray = img.astype(float) if img.ndim == 2 else img.mean(axis=2)
+    assert gray.shape == page.shape and img.dtype == np.uint8
+    assert np.abs(gray - page).mean() < 3
+
+
+def test_multipage_tiff_and_pdf(tmp_path, page):
+    frames = [Image.fromarray(page), Image.fromarray(255 - page)]
+    frames[0].save(tmp_path / "two.tif", save_all=True, append_images=frames[1:])
+    pages = list(load_pages(tmp_path / "two.tif"))
+    assert [p.index for p in pages] == [0, 1]
+    assert pages[1].image.mean() < pages[0].image.mean()
+
+    frames[0].save(tmp_path / "two.pdf", save_all=True, append_images=frames[1:], resolution=100)
+    pdf = list(load_pages(tmp_path / "two.pdf", dpi=200))
+    assert len(pdf) == 2
+    assert pdf[0].image.shape[1] == pytest.approx(page.shape[1] * 2, abs=2)
+
+
+def test_arrays_pil_and_bytes(page):
+    buf = io.BytesIO()
+    Image.fromarray(page).save(buf, format="PNG")
+    assert load_image(buf.getvalue()).shape == page.shape
+    assert load_image(Image.fromarray(page).convert("RGBA")).shape == page.shape + (3,)
+    assert load_image(page / 255.0).max() == 255            # float in [0, 1]
+    assert load_image(page > 128).dtype == np.uint8          # bool
+    rgba = np.dstack([page, page, page, np.zeros_like(page)])
+    assert load_image(rgba).min() == 255                     # transparent becomes white
+
+
+@pytest.mark.parametrize("mode", ["I;16", "F", "1", "P", "CMYK", "LA"])
+def test_unusual_modes(tmp_path, page, mode):
+    if mode == "I;16":
+        img = Image.fromarray(page.astype(np.uint16) * 257)
+    elif mode == "F":
+        img = Image.fromarray(page.astype(np.float32) / 255.0)
+    else:
+        img = Image.fromarray(page).convert(mode)
+    suffix = ".jpg" if mode == "CMYK" else ".tif"
+    img.save(tmp_path / f"x{suffix}")
+    out = load_image(tmp_path / f"x{suffix}")
+    gray = out.astype(float) if out.ndim == 2 else out.mean(axis=2)
+    assert np.abs(gray - page).mean() < 8
+
+
+def test_errors(tmp_path, page):
+    with pytest.raises(InputError, match="no such file"):
+        load_image(tmp_path / "missing.png")
+    with pytest.raises(InputError, match="is a folder"):
+        load_image(tmp_path)
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(InputError, match="empty"):
+        load_image(tmp_path / "empty.png")
+    (tmp_path / "text.png").write_text("hello, not an image")
+    with pytest.raises(InputError, match="not an image"):
+        load_image(tmp_path / "text.png")
+    ok, png = cv2.imencode(".png", page)
+    (tmp_path / "cut.png").write_bytes(png.tobytes()[: len(png) // 2])
+    with pytest.raises(InputError, match="corrupt or truncated"):
+        load_image(tmp_path / "cut.png")
+    (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4 nonsense")
+    with pytest.raises(InputError, match="cannot open the PDF"):
+        load_image(tmp_path / "bad.pdf")
+    with pytest.raises(ArgumentError, match="only http"):
+        load_image("file:///etc/passwd")
+    with pytest.raises(ArgumentError, match="must be"):
+        load_image(np.zeros((2, 2, 7)))
+
+
+def test_decompression_bomb_limit_and_override(tmp_path, page):
+    Image.fromarray(page).save(tmp_path / "p.png")
+    with pytest.raises(InputError, match="too large.*max_pixels"):
+        load_image(tmp_path / "p.png", max_pixels=10_000)
+    assert load_image(tmp_path / "p.png", max_pixels=page.size).shape == page.shape
+
+
+@pytest.fixture
+def server(tmp_path, page):
+    Image.fromarray(page).save(tmp_path / "page.png")
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(tmp_path), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_urls(server, page):
+    assert load_image(f"{server}/page.png").shape == page.shape
+    with pytest.raises(InputError, match="404"):
+        load_image(f"{server}/nope.png")
+    with pytest.raises(InputError, match="download limit"):
+        load_image(f"{server}/page.png", max_bytes=100)

@@ -1,0 +1,144 @@
+"""OCR end to end with Tesseract: quality on the bundled samples, results, errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import bgocr_nb
+from bgocr_nb import tesseract
+from bgocr_nb.datasets import list_samples, sample_info, sample_path, sample_text
+from bgocr_nb.errors import ArgumentError, InputError, MissingDependencyError
+from bgocr_nb.metrics import cer
+from bgocr_nb.results import OcrResult, ResultSet
+
+
+def sample_pages():
+    for name in list_samples():
+        info = sample_info(name)
+        for i in range(info["n_pages"]):
+            yield name, i, info["pages"][i]["lang"]
+
+
+@pytest.mark.parametrize("name, index, lang", list(sample_pages()))
+def test_bundled_samples_reach_cer_bound(name, index, lang):
+    result = bgocr_nb.ocr(sample_path(name), lang=lang, device="cpu")
+    page = result if isinstance(result, OcrResult) else result[index]
+    raw = bgocr_nb.ocr(sample_path(name), lang=lang, device="cpu", filters="none")
+    raw_page = raw if isinstance(raw, OcrResult) else raw[index]
+    truth = sample_text(name, index)
+    ours, base = cer(page.text, truth), cer(raw_page.text, truth)
+    assert ours < 0.06, (name, ours, [str(s) for s in page.steps])
+    assert ours <= base + 0.005, (name, ours, base)
+
+
+def test_result_fields(tmp_path, shaded_page, page_text):
+    r = bgocr_nb.ocr(shaded_page, device="cpu")
+    assert cer(r.text, page_text) < 0.05
+    assert r.words and all(0 <= w.confidence <= 100 for w in r.words)
+    assert 80 < r.mean_confidence <= 100 and not r.needs_review()
+    assert r.device == "cpu" and r.lang == "eng" and r.filters == "auto"
+    assert set(r.timings) == {"load", "preprocess", "ocr", "total"}
+    assert any(s.name == "background" and s.applied for s in r.steps)
+    assert r.image.dtype == np.uint8 and r.original.shape == shaded_page.shape
+    first = r.words[0]
+    assert first.text == "Invoice" and 20 < first.left < 60
+    out = r.save_preprocessed(tmp_path / "sub" / "pre.png")
+    assert bgocr_nb.load_image(out).shape == r.image.shape
+    record = r.to_dict(words=True)
+    assert record["text"] == r.text and record["words"][0]["text"] == "Invoice"
+    assert "Invoice" in r._repr_html_() and "OcrResult" in repr(r)
+    assert list(r.words_dataframe().columns)[:2] == ["text", "confidence"]
+
+
+def test_chinese_sample():
+    r = bgocr_nb.ocr(sample_path("contract_zh.tif"), lang="chi_sim", device="cpu")
+    assert "甲方" in r.text.replace(" ", "")
+    assert cer(r.text, sample_text("contract_zh.tif")) < 0.05
+
+
+def test_multipage_gives_result_set():
+    rs = bgocr_nb.ocr(sample_path("pages_2.tif"), device="cpu")
+    assert isinstance(rs, ResultSet) and len(rs) == 2 and not rs.failures
+    assert [r.page for r in rs] == [0, 1]
+    assert "\f" in rs.text
+    df = rs.to_dataframe()
+    assert list(df["page"]) == [0, 1] and df["error"].isna().all()
+    assert rs.summary() == {"pages": 2, "ok": 2, "failed": 0, "needs_review": 0}
+
+
+def test_blank_page_has_no_text_and_is_flagged():
+    r = bgocr_nb.ocr(np.full((300, 400), 255, np.uint8), device="cpu")
+    assert r.text == "" and math.isnan(r.mean_confidence) and r.needs_review()
+
+
+def test_engine_reuse_and_preprocess(shaded_page):
+    engine = bgocr_nb.Engine(device="cpu", filters="background,contrast")
+    a = engine.ocr(shaded_page)
+    b = engine.ocr(shaded_page)
+    assert a.text == b.text and a.filters == "background,contrast"
+    pre = bgocr_nb.preprocess(shaded_page, filters="background", device="cpu")
+    assert pre.image.shape == shaded_page.shape and pre.steps[0].name == "background"
+
+
+def test_missing_language_pack_says_how_to_install():
+    with pytest.raises(MissingDependencyError,
+                       match=r"language pack xyz is not installed \(installed: .*eng.*\).*"
+                             r"apt-get install tesseract-ocr-xyz"):
+        bgocr_nb.Engine(lang="eng+xyz")
+
+
+def test_missing_tesseract(monkeypatch, page):
+    import pytesseract
+
+    monkeypatch.setenv("TESSERACT_CMD", "/nonexistent/tesseract")
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "tesseract")
+    tesseract.version.cache_clear()
+    tesseract.languages.cache_clear()
+    try:
+        with pytest.raises(MissingDependencyError, match="`tesseract` program was not found.*"
+                                                         "apt-get install tesseract-ocr"):
+            bgocr_nb.ocr(page, device="cpu")
+    finally:
+        monkeypatch.undo()
+        tesseract.version.cache_clear()
+        tesseract.languages.cache_clear()
+
+
+@pytest.mark.parametrize("variables, message", [
+    ({"user_words_file": "/etc/passwd"}, "reads or writes files"),
+    ({"tessedit_write_images": "1"}, "reads or writes files"),
+    ({"load_system_dawg": "0 --oem 0"}, "plain tokens"),
+    ({"Bad-Name": "1"}, "lower-case identifiers"),
+])
+def test_tesseract_variables_cannot_inject(variables, message):
+    with pytest.raises(ArgumentError, match=message):
+        bgocr_nb.Engine(variables=variables)
+
+
+def test_allowed_variable_takes_effect(page):
+    r = bgocr_nb.ocr(page, device="cpu", filters="none",
+                     variables={"tessedit_char_whitelist": "0123456789"})
+    assert set(r.text.replace("\n", "").replace(" ", "")) <= set("0123456789")
+
+
+@pytest.mark.parametrize("psm", [2, 14, -1, "3"])
+def test_bad_psm(psm):
+    with pytest.raises(ArgumentError, match="segmentation mode"):
+        bgocr_nb.Engine(psm=psm)
+
+
+def test_missing_file_raises_and_corrupt_page_is_recorded(tmp_path, page):
+    with pytest.raises(InputError, match="no such file"):
+        bgocr_nb.ocr(tmp_path / "nope.png")
+    from PIL import Image
+
+    frames = [Image.fromarray(page)] * 2
+    frames[0].save(tmp_path / "two.tif", save_all=True, append_images=frames[1:])
+    data = (tmp_path / "two.tif").read_bytes()
+    (tmp_path / "cut.tif").write_bytes(data[: int(len(data) * 0.75)])
+    rs = bgocr_nb.ocr(tmp_path / "cut.tif", device="cpu")
+    assert isinstance(rs, ResultSet) and rs[0].ok and not rs[-1].ok
+    assert "Invoice" in rs[0].text and "corrupt" in rs[-1].error

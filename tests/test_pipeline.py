@@ -1,0 +1,92 @@
+"""Filter specs and the automatic pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bgocr_nb import synth
+from bgocr_nb.errors import ArgumentError
+from bgocr_nb.pipeline import Pipeline, filter_help, parse_spec
+
+
+def test_parse_names_and_parameters():
+    steps = parse_spec(" deskew , background(radius=40), binarize(method=sauvola, k=0.3)")
+    assert [s.filter.name for s in steps] == ["deskew", "background", "binarize"]
+    assert steps[1].params == {"radius": 40}
+    assert steps[2].params == {"method": "sauvola", "k": 0.3}
+    assert Pipeline("background(radius=40),auto(deskew=false)").spec == \
+        "background(radius=40),auto(deskew=false)"
+
+
+@pytest.mark.parametrize("spec", ["none", "", None, "raw", []])
+def test_none_means_raw(spec, page):
+    out = Pipeline(spec).run(page, device="cpu")
+    assert out.steps == [] and np.array_equal(out.image, page)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("deskw", r"Unknown filter 'deskw'. Valid filters: auto, grayscale"),
+    ("background(size=3)", r"Unknown parameter 'size=3' for filter 'background'. Valid parameters: radius"),
+    ("background(radius=abc)", r"`radius` must be a number"),
+    ("background(radius=nan)", r"`radius` must be finite"),
+    ("auto(deskew=maybe)", r"`deskew` must be true or false"),
+    ("deskew,,background", r"Cannot parse"),
+    ("background(radius=4", r"Cannot parse"),
+])
+def test_spec_errors_list_valid_choices(spec, message):
+    with pytest.raises(ArgumentError, match=message):
+        parse_spec(spec)
+
+
+def test_bad_values_fail_when_run(page):
+    with pytest.raises(ArgumentError, match="radius"):
+        Pipeline("background(radius=-3)").run(page, device="cpu")
+
+
+def test_colour_input_becomes_gray(page):
+    rgb = np.dstack([page, page, page])
+    assert Pipeline("none").run(rgb, device="cpu").image.ndim == 2
+
+
+def test_clean_page_comes_through_unharmed(page):
+    out = Pipeline("auto").run(page, device="cpu")
+    applied = [s.name for s in out.steps if s.applied]
+    assert applied == []
+    assert np.array_equal(out.image, page)
+    assert {s.name for s in out.steps} >= {"background", "deskew", "contrast", "denoise"}
+    assert all(s.reason for s in out.steps)
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("shadow", {"background"}), ("inverted", {"invert"}), ("skew", {"deskew"}),
+    ("noise", {"denoise"}), ("low_contrast", {"contrast"}),
+])
+def test_auto_applies_what_the_page_needs(kind, expected):
+    page = synth.make_page(kind, seed=3)
+    out = Pipeline("auto").run(page.image, device="cpu")
+    applied = {s.name for s in out.steps if s.applied}
+    assert expected <= applied, [str(s) for s in out.steps]
+    if kind == "skew":
+        assert out.angle == pytest.approx(page.angle, abs=0.2)
+
+
+def test_auto_whitens_scanner_borders():
+    page = synth.make_page("border", seed=3)
+    gray = page.image if page.image.ndim == 2 else page.image.mean(axis=2)
+    edges = np.r_[gray[:, :5].ravel(), gray[:, -5:].ravel(), gray[:5].ravel(), gray[-5:].ravel()]
+    out = Pipeline("auto").run(page.image, device="cpu").image
+    out_edges = np.r_[out[:, :5].ravel(), out[:, -5:].ravel(), out[:5].ravel(), out[-5:].ravel()]
+    assert (edges < 100).mean() > 0.2 and (out_edges > 200).mean() > 0.97
+
+
+def test_auto_steps_can_be_turned_off():
+    page = synth.make_page("skew", seed=3)
+    out = Pipeline("auto(deskew=false)").run(page.image, device="cpu")
+    assert "deskew" not in {s.name for s in out.steps} and out.angle == 0
+
+
+def test_filter_help_lists_every_filter():
+    text = filter_help()
+    for name in ("auto", "background", "deskew", "contrast", "binarize", "upscale", "border"):
+        assert name in text
