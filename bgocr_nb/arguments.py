@@ -37,10 +37,46 @@ ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
 ]
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    for flags, kwargs in ARGUMENTS:
+# Options of batches: `bgocr batch` and the `%%bgocr` cell magic.
+BATCH_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--out",), dict(metavar="DIR", help="write results.jsonl, summary.csv and text/ here")),
+    (("--no-resume",), dict(action="store_true",
+                            help="redo pages already finished in --out (default: skip them)")),
+    (("--workers",), dict(type=int, metavar="N", help="parallel Tesseract processes "
+                                                      "(default: one per core)")),
+    (("--chunk-size",), dict(type=int, metavar="N",
+                             help="pages preprocessed ahead of OCR (default: from free memory)")),
+    (("--words",), dict(action="store_true", help="keep every word and box in the records")),
+    (("--hocr",), dict(action="store_true", help="also write Tesseract's hOCR per page")),
+    (("--pdf",), dict(action="store_true", help="also write a searchable PDF per page")),
+    (("--review-below",), dict(type=float, metavar="CONF",
+                               help="flag pages under this mean confidence (default 70)")),
+    (("--scheduler",), dict(metavar="ADDRESS",
+                            help="run on this Dask scheduler (tcp://host:8786)")),
+]
+
+
+def add_arguments(parser: argparse.ArgumentParser,
+                  arguments: list[tuple[tuple[str, ...], dict[str, Any]]] = ARGUMENTS
+                  ) -> argparse.ArgumentParser:
+    for flags, kwargs in arguments:
         parser.add_argument(*flags, **kwargs)
     return parser
+
+
+def batch_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of :func:`~bgocr_nb.batch.batch` from the batch options."""
+    for name in ("workers", "chunk_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ArgumentError(f"--{name.replace('_', '-')} must be at least 1, got {value}.")
+    options: dict[str, Any] = {
+        "out": args.out, "resume": not args.no_resume, "workers": args.workers,
+        "chunk_size": args.chunk_size, "words": args.words,
+        "renderers": tuple(r for r in ("hocr", "pdf") if getattr(args, r))}
+    if args.review_below is not None:
+        options["review_threshold"] = args.review_below
+    return options
 
 
 def device_of(args: argparse.Namespace, default: str = "auto") -> str:

@@ -11,8 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-from .arguments import add_arguments, engine_options, output_name
-from .errors import BgocrError
+from .arguments import (BATCH_ARGUMENTS, add_arguments, batch_options, engine_options,
+                        output_name)
+from .errors import BgocrError, MissingDependencyError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,16 +33,55 @@ def build_parser() -> argparse.ArgumentParser:
     return add_arguments(parser)
 
 
+def build_batch_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bgocr batch",
+                     description="OCR many pages: files, globs, folders, multi-page TIFFs, "
+                                 "PDFs, URLs. Results are written as they finish; run the same "
+                                 "command again to resume an interrupted batch.")
+    return add_arguments(add_arguments(parser), BATCH_ARGUMENTS)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    is_batch = bool(argv) and argv[0] == "batch"
+    args = (build_batch_parser().parse_args(argv[1:]) if is_batch
+            else build_parser().parse_args(argv))
     try:
-        return _run(args)
+        return _run_batch(args) if is_batch else _run(args)
     except BgocrError as exc:
         print(f"bgocr: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("bgocr: interrupted", file=sys.stderr)
         return 130
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from .batch import batch
+
+    if not args.sources:
+        print("bgocr batch: error: give at least one input", file=sys.stderr)
+        return 2
+    client = None
+    if args.scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise MissingDependencyError("--scheduler needs Dask: pip install "
+                                         "'bgocr-nb[dask]'.") from None
+        client = Client(args.scheduler)
+    result = batch(args.sources, **engine_options(args), **batch_options(args), client=client,
+                   progress=not args.json)
+    if args.json:
+        for record in result.records:
+            print(json.dumps(record, ensure_ascii=False))
+    summary = result.summary()
+    print(f"bgocr batch: {summary['pages']} pages, {summary['ok']} ok, {summary['failed']} "
+          f"failed, {summary['needs_review']} to review; {result.pages_per_minute:.1f} pages/min"
+          + (f"; output in {result.out}" if result.out else ""), file=sys.stderr)
+    for record in result.failures:
+        print(f"bgocr batch: failed: {record['error']}", file=sys.stderr)
+    return 3 if result.failures else 0
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -72,22 +72,28 @@ def result_html(result: "OcrResult") -> str:
 {highlighted_text(result)}</div></div>"""
 
 
-def results_html(results: "ResultSet") -> str:
-    s = results.summary()
+def records_html(records: list[dict], summary: dict, head: str = "") -> str:
+    """A table of page records (as written by batches): status, confidence, text or error."""
     rows = []
-    for r in results:
-        conf = r.mean_confidence
-        page = "" if r.to_dict().get("page") is None else r.to_dict()["page"] + 1
-        if r.ok:
-            status = "review" if r.needs_review() else "ok"
-            detail = html.escape(r.text.strip().splitlines()[0][:80] if r.text.strip() else "")
+    for rec in records[:500]:
+        conf = rec.get("mean_confidence")
+        if rec.get("error"):
+            status, detail = "failed", rec["error"]
         else:
-            status, detail = "failed", html.escape(r.to_dict()["error"])
+            status = "review" if rec.get("needs_review") else "ok"
+            lines = rec.get("text", "").strip().splitlines()
+            detail = lines[0][:80] if lines else ""
         color = {"ok": "", "review": "#fbe3a8", "failed": "#f8c4c4"}[status]
-        rows.append(f'<tr style="background:{color}"><td>{html.escape(r.source)}</td>'
-                    f"<td>{page}</td><td>{'' if math.isnan(conf) else f'{conf:.1f}'}</td>"
-                    f"<td>{status}</td><td>{detail}</td></tr>")
-    return (f"<div><b>{s['pages']} pages</b>: {s['ok']} ok, {s['failed']} failed, "
-            f"{s['needs_review']} to review<table><tr><th>source</th><th>page</th>"
-            f"<th>confidence</th><th>status</th><th>text / error</th></tr>"
-            f"{''.join(rows)}</table></div>")
+        page = "" if rec.get("page") is None else rec["page"] + 1
+        rows.append(f'<tr style="background:{color}"><td>{html.escape(str(rec["source"]))}</td>'
+                    f"<td>{page}</td><td>{'' if conf is None else f'{conf:.1f}'}</td>"
+                    f"<td>{status}</td><td>{html.escape(detail)}</td></tr>")
+    more = f"<p>... and {len(records) - 500} more</p>" if len(records) > 500 else ""
+    return (f"<div><b>{summary['pages']} pages</b>: {summary['ok']} ok, {summary['failed']} "
+            f"failed, {summary['needs_review']} to review{'. ' + head if head else ''}"
+            f"<table><tr><th>source</th><th>page</th><th>confidence</th><th>status</th>"
+            f"<th>text / error</th></tr>{''.join(rows)}</table>{more}</div>")
+
+
+def results_html(results: "ResultSet") -> str:
+    return records_html(results.to_records(), results.summary())

@@ -7,10 +7,13 @@ from typing import Any, Iterable, Iterator, Union
 
 from . import tesseract
 from .devices import DeviceSpec, Selection, select_device
-from .errors import BgocrError
+from .errors import BgocrError, OcrError
 from .io import MAX_PIXELS, Page, Source, describe, load_pages
 from .pipeline import Pipeline, Preprocessed
 from .results import OcrResult, PageFailure, ResultSet
+
+
+OCR_RETRIES = 2  # extra attempts for a page whose Tesseract run failed
 
 
 class Engine:
@@ -72,19 +75,32 @@ class Engine:
         """Run the filters on one image (array-like)."""
         return self.pipeline.run(image, device=self.selection)
 
-    def recognize(self, page: Page, *, load_seconds: float = 0.0) -> OcrResult:
-        """Preprocess and OCR one loaded page."""
+    def recognize(self, page: Page, *, load_seconds: float = 0.0,
+                  preprocessed: Preprocessed | None = None,
+                  renderers: tuple[str, ...] = ()) -> OcrResult:
+        """Preprocess (unless ``preprocessed`` is given) and OCR one loaded page.
+
+        A Tesseract run that fails (its process killed, say) is tried again up to
+        ``OCR_RETRIES`` times before the error is raised.
+        """
         start = time.perf_counter()
-        pre = self.preprocess(page.image)
-        t0 = time.perf_counter()
-        text, words = tesseract.recognize(pre.image, lang=self.lang, psm=self.psm,
-                                          variables=self.variables, timeout=self.timeout)
+        pre = preprocessed if preprocessed is not None else self.preprocess(page.image)
+        for attempt in range(OCR_RETRIES + 1):
+            t0 = time.perf_counter()
+            try:
+                found = tesseract.recognize(pre.image, lang=self.lang, psm=self.psm,
+                                            variables=self.variables, timeout=self.timeout,
+                                            renderers=renderers)
+                break
+            except OcrError:
+                if attempt == OCR_RETRIES:
+                    raise
         ocr_s = time.perf_counter() - t0
         return OcrResult(
-            text=text, words=words, image=pre.image,
+            text=found.text, words=found.words, image=pre.image,
             original=page.image if self.keep_original else None, source=page.source,
             page=page.index, device=pre.device.id, lang=self.lang, filters=self.pipeline.spec,
-            steps=pre.steps, angle=pre.angle,
+            steps=pre.steps, angle=pre.angle, files=found.files,
             timings={"load": load_seconds, "preprocess": pre.seconds, "ocr": ocr_s,
                      "total": load_seconds + time.perf_counter() - start})
 

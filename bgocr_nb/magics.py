@@ -40,6 +40,19 @@ def _shared_arguments(func: Callable) -> Callable:
     return magic_arguments()(func)
 
 
+def _unquote(value: Any) -> Any:
+    """Strip one pair of surrounding quotes, which IPython's non-POSIX split keeps.
+
+    IPython splits magic lines without POSIX escapes (so Windows paths keep their
+    backslashes); ``"my scan.png"`` then arrives with its quotes.
+    """
+    if isinstance(value, list):
+        return [_unquote(v) for v in value]
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -68,10 +81,15 @@ class BgocrMagics(Magics):
         with one input per line returns a ResultSet, with a progress bar.
         ``%bgocr --devices`` lists the devices.
         """
+        # IPython hides the value of a line ending in ";" but passes the ";" on
+        line = line.rstrip()
+        line = line[:-1] if line.endswith(";") else line
         try:
             args = parse_argstring(self.bgocr, line)
         except ValueError as exc:  # unbalanced quotes
             raise UsageError(f"Cannot split the arguments: {exc}.") from None
+        for key, value in vars(args).items():
+            setattr(args, key, _unquote(value))
         if args.output and not args.output.isidentifier():
             raise UsageError(f"-o needs a Python variable name, got {args.output!r}.")
         try:
@@ -165,7 +183,8 @@ class TqdmProgress:
     def update(self, item: Any = None, *, advance: int = 0) -> None:
         if item is not None:
             self.pages += 1
-            self.failed += not item.ok
+            self.failed += (item.get("error") is not None) if isinstance(item, dict) \
+                else not item.ok
             postfix = {"pages": self.pages}
             if self.failed:
                 postfix["failed"] = self.failed

@@ -42,6 +42,8 @@ class OcrResult:
         Deskew angle removed, degrees counter-clockwise.
     timings : dict
         Seconds per stage: ``load``, ``preprocess``, ``ocr``, ``total``.
+    files : dict
+        Tesseract renderer outputs asked for (``"hocr"``, ``"pdf"``), as bytes.
     """
 
     text: str
@@ -56,6 +58,7 @@ class OcrResult:
     steps: list[StepRecord] = field(default_factory=list)
     angle: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def mean_confidence(self) -> float:
@@ -89,11 +92,14 @@ class OcrResult:
         cols = ["text", "confidence", "left", "top", "width", "height", "block", "line"]
         return pd.DataFrame([w.__dict__ for w in self.words], columns=cols)
 
-    def to_dict(self, *, words: bool = False) -> dict[str, Any]:
+    def to_dict(self, *, words: bool = False,
+                review_threshold: float = LOW_CONFIDENCE) -> dict[str, Any]:
         """A JSON-ready record of the page."""
         conf = self.mean_confidence
         record = {"source": self.source, "page": self.page, "text": self.text,
                   "mean_confidence": None if math.isnan(conf) else round(conf, 2),
+                  "needs_review": self.needs_review(review_threshold),
+                  "word_count": len(self.words),
                   "device": self.device, "lang": self.lang, "filters": self.filters,
                   "angle": round(self.angle, 3),
                   "steps": [str(s) for s in self.steps if s.applied],
@@ -150,12 +156,17 @@ class PageFailure:
         return self.exception.exit_code
 
     def to_dict(self, **_: Any) -> dict[str, Any]:
-        return {"source": self.source, "page": self.page, "text": "", "mean_confidence": None,
-                "error": f"{self.kind}: {self.error}"}
+        return failure_record(self.source, self.page, self.exception)
 
     def __repr__(self) -> str:
         where = self.source if self.page is None else f"{self.source} p{self.page + 1}"
         return f"<PageFailure {where}: {self.kind}: {self.error}>"
+
+
+def failure_record(source: str, page: int | None, exc: BaseException) -> dict[str, Any]:
+    """The record of a page (or source, ``page`` None) that failed."""
+    return {"source": source, "page": page, "text": "", "mean_confidence": None,
+            "needs_review": None, "word_count": 0, "error": f"{type(exc).__name__}: {exc}"}
 
 
 class ResultSet:

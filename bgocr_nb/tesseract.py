@@ -166,10 +166,23 @@ def _parse_tsv(tsv: str) -> list[Word]:
     return words
 
 
+@dataclass
+class Recognition:
+    """What one Tesseract run produced."""
+
+    text: str
+    words: list[Word]
+    files: dict[str, bytes]  #: renderer outputs asked for: {"hocr": ..., "pdf": ...}
+
+
+RENDERERS = ("hocr", "pdf")
+
+
 def recognize(image: np.ndarray, *, lang: str = "eng", psm: int = 3,
               variables: dict[str, str] | None = None, dpi: int | None = None,
-              threads: int = 1, timeout: float = 0) -> tuple[str, list[Word]]:
-    """Recognise one uint8 page: returns its text and words.
+              threads: int = 1, timeout: float = 0, renderers: tuple[str, ...] = ()
+              ) -> Recognition:
+    """Recognise one uint8 page: its text, its words, and optional renderer outputs.
 
     Parameters
     ----------
@@ -187,13 +200,19 @@ def recognize(image: np.ndarray, *, lang: str = "eng", psm: int = 3,
         OpenMP threads Tesseract may use.
     timeout : float
         Seconds before the run is stopped (0: no limit).
+    renderers : tuple of {"hocr", "pdf"}
+        Tesseract's own hOCR and searchable-PDF outputs, from the same run.
     """
     import cv2
     import pytesseract
 
     check_lang(lang)
     check_psm(psm)
+    bad = [r for r in renderers if r not in RENDERERS]
+    if bad:
+        raise ArgumentError(f"Unknown renderer {bad[0]!r}: use {' or '.join(RENDERERS)}.")
     config = [f"--psm {psm}", "-c tessedit_create_tsv=1"]
+    config += [f"-c tessedit_create_{r}=1" for r in renderers]
     config += [f"-c {k}={v}" for k, v in check_variables(variables).items()]
     if dpi:
         config.append(f"--dpi {int(dpi)}")
@@ -214,6 +233,7 @@ def recognize(image: np.ndarray, *, lang: str = "eng", psm: int = 3,
             raise OcrError(f"Tesseract did not finish within {timeout} s.") from exc
         except pytesseract.TesseractError as exc:
             raise OcrError(f"Tesseract failed (status {exc.status}): {exc.message}") from exc
-        text = (base.with_suffix(".txt")).read_text(encoding="utf-8")
-        words = _parse_tsv((base.with_suffix(".tsv")).read_text(encoding="utf-8"))
-    return text.strip("\f\n "), words
+        text = base.with_suffix(".txt").read_text(encoding="utf-8")
+        words = _parse_tsv(base.with_suffix(".tsv").read_text(encoding="utf-8"))
+        files = {r: base.with_suffix(f".{r}").read_bytes() for r in renderers}
+    return Recognition(text.strip("\f\n "), words, files)

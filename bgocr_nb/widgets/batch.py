@@ -7,8 +7,8 @@ implement it: the :class:`BatchProgress` widget here, the ``tqdm`` bar of the
 ``start(total)``
     The run begins with ``total`` inputs (files, URLs).
 ``update(item=None, *, advance=0)``
-    ``item``: one finished page (an OcrResult or a PageFailure), if any;
-    ``advance``: how many inputs were completed.
+    ``item``: one finished page, if any: an OcrResult or PageFailure, or its
+    ``to_dict()`` record; ``advance``: how many inputs were completed.
 ``finish()``
     The run ended (done, cancelled or interrupted).
 ``cancelled``
@@ -18,7 +18,6 @@ implement it: the :class:`BatchProgress` widget here, the ``tqdm`` bar of the
 from __future__ import annotations
 
 import html
-import math
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Iterable, Protocol, Union, runtime_checkable
@@ -43,7 +42,7 @@ class Progress(Protocol):
 
     def start(self, total: int) -> None: ...
 
-    def update(self, item: "Item | None" = None, *, advance: int = 0) -> None: ...
+    def update(self, item: "Item | dict | None" = None, *, advance: int = 0) -> None: ...
 
     def finish(self) -> None: ...
 
@@ -99,6 +98,12 @@ def run_batch(inputs: Iterable[Any], engine: "Engine", progress: Progress | None
 
 
 _STATUS_COLOR = {"ok": "", "review": "#fbe3a8", "failed": "#f8c4c4"}
+LOW_CONFIDENCE = 70.0  # as bgocr_nb.results (not imported: keeps this module light)
+
+
+def _record(item: "Item | dict") -> dict:
+    """A page as a JSON-ready record (batch engines may report records directly)."""
+    return item if isinstance(item, dict) else item.to_dict()
 
 
 class BatchProgress(widgets.VBox):
@@ -170,12 +175,13 @@ class BatchProgress(widgets.VBox):
             self.table.value = ""
             self.status.value = self._summary("running")
 
-    def update(self, item: "Item | None" = None, *, advance: int = 0) -> None:
+    def update(self, item: "Item | dict | None" = None, *, advance: int = 0) -> None:
         with self._lock:
             if item is not None:
+                record = _record(item)
                 self.pages += 1
-                self.failed += not item.ok
-                self._rows.append(self._row(item))
+                self.failed += record.get("error") is not None
+                self._rows.append(self._row(record))
                 del self._rows[:-self.max_rows]
                 self.table.value = self._table()
             if advance:
@@ -250,21 +256,25 @@ class BatchProgress(widgets.VBox):
                 f"{rate:.2f} pages/s, {elapsed:.1f} s")
 
     @staticmethod
-    def _row(item: "Item") -> str:
-        page = "" if item.page is None else item.page + 1
-        conf = item.mean_confidence
-        if item.ok:
-            status = "review" if item.needs_review() else "ok"
-            first = item.text.strip().splitlines()[0][:80] if item.text.strip() else ""
-            detail = html.escape(first)
+    def _row(record: dict) -> str:
+        page = "" if record.get("page") is None else record["page"] + 1
+        conf = record.get("mean_confidence")
+        if record.get("error") is not None:
+            status, detail = "failed", html.escape(str(record["error"]))
         else:
-            status, detail = "failed", html.escape(f"{item.kind}: {item.error}")
+            review = record.get("needs_review")
+            if review is None:
+                review = conf is None or conf < LOW_CONFIDENCE
+            status = "review" if review else "ok"
+            text = (record.get("text") or "").strip()
+            detail = html.escape(text.splitlines()[0][:80] if text else "")
         return (f'<tr style="background:{_STATUS_COLOR[status]}">'
-                f"<td>{html.escape(item.source)}</td><td>{page}</td>"
-                f"<td>{'' if math.isnan(conf) else f'{conf:.0f}'}</td><td>{status}</td>"
+                f"<td>{html.escape(str(record.get('source', '')))}</td><td>{page}</td>"
+                f"<td>{'' if conf is None else f'{conf:.0f}'}</td><td>{status}</td>"
                 f"<td>{detail}</td></tr>")
 
     def _table(self) -> str:
-        head = "".join(f"<th>{h}</th>" for h in ("source", "page", "conf.", "status", "text / error"))
+        head = "".join(f"<th>{h}</th>"
+                       for h in ("source", "page", "conf.", "status", "text / error"))
         return (f'<div style="max-height:260px;overflow-y:auto"><table>'
                 f"<tr>{head}</tr>{''.join(self._rows)}</table></div>")

@@ -1,0 +1,65 @@
+"""Running a batch on a Dask distributed cluster.
+
+Each source becomes one task; a worker loads it, preprocesses every page on its
+own device (``auto``: its GPU if it has one) and runs Tesseract, then returns the
+records. The client writes them to the output folder as tasks complete, so the
+output and resume rules are those of a local batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def ocr_source(source: str, options: dict, skip: frozenset, words: bool, threshold: float,
+               renderers: tuple[str, ...]) -> list[tuple[dict, dict]]:
+    """Recognise the pages of ``source`` not in ``skip`` (runs on a worker)."""
+    from .batch import _loaded_pages, _page_record
+    from .engine import Engine
+    from .errors import BgocrError
+    from .io import describe
+    from .results import failure_record
+
+    try:
+        engine = Engine(keep_original=False, **options)
+    except BgocrError as exc:
+        return [(failure_record(describe(source), None, exc), {})]
+    out = []
+    for page, error, load_s in _loaded_pages(engine, source):
+        if error is not None:
+            out.append((failure_record(describe(source), None, error), {}))
+        elif page.index not in skip:
+            try:
+                pre = engine.preprocess(page.image)
+            except BgocrError as exc:
+                out.append((failure_record(page.source, page.index, exc), {}))
+                continue
+            out.append(_page_record(engine, page, pre, load_s, words, threshold, renderers))
+    return out
+
+
+def run_on_cluster(client: Any, sources: list[str], options: dict, folder: Any, result: Any,
+                   progress: Any, *, words: bool, threshold: float,
+                   renderers: tuple[str, ...]) -> None:
+    """Submit one task per source to ``client`` and write records as they arrive."""
+    from dask.distributed import as_completed
+
+    from .batch import _emit
+
+    futures = []
+    for source in sources:
+        skip = frozenset(p for (s, p) in (folder.records if folder else {}) if s == source)
+        futures.append(client.submit(ocr_source, source, options, skip, words, threshold,
+                                     renderers, pure=False))
+    try:
+        for fut in as_completed(futures):
+            if progress is not None and progress.cancelled:
+                result.cancelled = True
+                break
+            for record, extra in fut.result():
+                _emit(record, extra, folder, result, progress)
+            if progress is not None:
+                progress.update(advance=1)
+    finally:
+        for fut in futures:
+            fut.cancel()

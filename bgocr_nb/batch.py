@@ -1,0 +1,541 @@
+"""Batch extraction: many pages, streamed, resumable, on one machine or a Dask cluster.
+
+Pages flow through three stages that overlap:
+
+1. a loader thread reads each source and preprocesses its pages on the chosen
+   device, at most ``chunk_size`` pages ahead of OCR (this bounds memory; on a
+   GPU the memory pool is released after every chunk);
+2. ``workers`` Tesseract processes, one single-threaded process per core, each
+   fed by a thread of a pool (Tesseract runs as its own process, so a crash in it
+   costs one page attempt, never the batch);
+3. the writer appends one JSON line per page (flushed and fsynced), writes its
+   ``.txt`` atomically, and at the end a CSV summary.
+
+Every finished page is on disk before the next is reported, so an interrupted
+batch (Ctrl-C, a kernel restart, ``kill -9``) loses nothing; run it again with
+``resume=True`` and it skips the finished pages, each page appearing once.
+
+Tesseract's start-up costs about 0.1 s a page against seconds of recognition
+for a full page (see benchmarks/RESULTS.md), so each page runs its own Tesseract
+process rather than an in-process API.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import csv
+import hashlib
+import json
+import math
+import os
+import queue
+import re
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Protocol
+
+from .devices import CPU, Selection
+from .engine import Engine
+from .errors import BgocrError
+from .inputs import expand_inputs
+from .io import MAX_PIXELS, Page, describe
+from .pipeline import Preprocessed
+from .results import LOW_CONFIDENCE, failure_record
+
+RESULTS_FILE = "results.jsonl"
+SUMMARY_FILE = "summary.csv"
+TEXT_DIR = "text"
+SUMMARY_FIELDS = ["source", "page", "mean_confidence", "needs_review", "word_count", "angle",
+                  "device", "filters", "steps", "load_s", "preprocess_s", "ocr_s", "error",
+                  "text_file"]
+
+
+class Progress(Protocol):
+    """What a batch reports to: the tqdm bar, the notebook widget, or anything alike."""
+
+    @property
+    def cancelled(self) -> bool: ...
+
+    def start(self, total: int) -> None:
+        """The batch begins with ``total`` sources."""
+
+    def update(self, record: dict | None = None, *, advance: int = 0) -> None:
+        """One page finished (its ``record``), and/or ``advance`` sources done."""
+
+    def finish(self) -> None:
+        """The batch ended: done, cancelled or failed."""
+
+
+class TqdmProgress:
+    """Progress on a tqdm bar (a widget in notebooks, text in a terminal)."""
+
+    cancelled = False
+
+    def __init__(self, **tqdm_kwargs: Any) -> None:
+        self.kwargs = tqdm_kwargs
+        self.bar = None
+        self.pages = 0
+
+    def start(self, total: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, unit="file", **self.kwargs)
+        self.t0 = time.perf_counter()
+
+    def update(self, record: dict | None = None, *, advance: int = 0) -> None:
+        if record is not None:
+            self.pages += 1
+            rate = self.pages / max(time.perf_counter() - self.t0, 1e-9)
+            self.bar.set_postfix(pages=self.pages, pages_per_s=f"{rate:.2f}")
+        if advance:
+            self.bar.update(advance)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def page_filename(source: str, page: int, suffix: str) -> str:
+    """A stable, safe file name for one page's output: ``<stem>-<hash>-p<N><suffix>``.
+
+    The name never leaves its folder (no separators, no leading dots) and two
+    sources with the same stem still get different names.
+    """
+    stem = re.sub(r"[^\w.-]+", "_", Path(source.rstrip("/")).stem).lstrip(".-_")[:60] or "page"
+    digest = hashlib.sha1(source.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{stem}-{digest}-p{page + 1}{suffix}"
+
+
+def _fsync_write(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a temporary file, fsync, then rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class OutputFolder:
+    """The batch's folder: ``results.jsonl``, ``text/*.txt``, ``summary.csv``.
+
+    On opening with ``resume``, records already there are read back; lines cut
+    short by a crash and records of failed pages are dropped (the failed pages
+    run again), and the file is rewritten atomically, so that each page ends up
+    exactly once.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, resume: bool = True,
+                 renderers: Iterable[str] = ()) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / TEXT_DIR).mkdir(exist_ok=True)
+        self.renderers = tuple(renderers)
+        self.jsonl = self.path / RESULTS_FILE
+        self.records: dict[tuple[str, int | None], dict] = {}
+        if resume and self.jsonl.exists():
+            for line in self.jsonl.read_bytes().splitlines():
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by a crash
+                if isinstance(rec, dict) and not rec.get("error"):
+                    self.records[(rec["source"], rec["page"])] = rec
+        body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in self.records.values())
+        _fsync_write(self.jsonl, body.encode("utf-8"))
+        self._fh = open(self.jsonl, "ab")
+        self._lock = threading.Lock()
+
+    def done(self, source: str, page: int) -> bool:
+        return (source, page) in self.records
+
+    def write(self, record: dict, extra: dict[str, bytes] | None = None) -> None:
+        """Store one page: its text file first, then its JSON line (the commit point)."""
+        if not record.get("error"):
+            name = page_filename(record["source"], record["page"], ".txt")
+            _fsync_write(self.path / TEXT_DIR / name, record["text"].encode("utf-8"))
+            record["text_file"] = f"{TEXT_DIR}/{name}"
+            for ext, data in (extra or {}).items():
+                _fsync_write(self.path / TEXT_DIR / page_filename(record["source"],
+                                                                   record["page"], f".{ext}"),
+                             data)
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        with self._lock:
+            self._fh.write(line)
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self.records[(record["source"], record["page"])] = record
+
+    def close(self) -> None:
+        """Write the CSV summary of every record (this run's and earlier ones)."""
+        self._fh.close()
+        rows = []
+        for rec in self.records.values():
+            timings = rec.get("timings") or {}
+            rows.append({**{k: rec.get(k) for k in SUMMARY_FIELDS},
+                         "steps": "; ".join(rec.get("steps") or []),
+                         "load_s": timings.get("load"), "preprocess_s": timings.get("preprocess"),
+                         "ocr_s": timings.get("ocr")})
+        import io as _io
+
+        buf = _io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=SUMMARY_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+        _fsync_write(self.path / SUMMARY_FILE, buf.getvalue().encode("utf-8"))
+
+
+@dataclass
+class BatchResult:
+    """Records of every page of a batch (those resumed from disk included).
+
+    Attributes
+    ----------
+    records : list of dict
+        One per page, as written to ``results.jsonl``.
+    out : Path or None
+    seconds : float
+        Wall time of this run.
+    pages_run : int
+        Pages recognised in this run (not resumed).
+    cancelled : bool
+    """
+
+    records: list[dict] = field(default_factory=list)
+    out: Path | None = None
+    seconds: float = 0.0
+    pages_run: int = 0
+    cancelled: bool = False
+    review_threshold: float = LOW_CONFIDENCE
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter(self.records)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.records[i]
+
+    @property
+    def failures(self) -> list[dict]:
+        return [r for r in self.records if r.get("error")]
+
+    @property
+    def pages_per_minute(self) -> float:
+        return 60.0 * self.pages_run / self.seconds if self.seconds else math.nan
+
+    def needs_review(self) -> list[dict]:
+        return [r for r in self.records if not r.get("error") and r.get("needs_review")]
+
+    @property
+    def text(self) -> str:
+        return "\n\f".join(r["text"] for r in self.records if not r.get("error"))
+
+    def summary(self) -> dict[str, Any]:
+        return {"pages": len(self.records), "ok": len(self.records) - len(self.failures),
+                "failed": len(self.failures), "needs_review": len(self.needs_review())}
+
+    def to_dataframe(self):
+        """One row per page (pandas)."""
+        import pandas as pd
+
+        rows = []
+        for rec in self.records:
+            row = {k: v for k, v in rec.items() if k not in ("timings", "words", "steps")}
+            row.update({f"{k}_s": v for k, v in (rec.get("timings") or {}).items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (f"<BatchResult {s['pages']} pages: {s['ok']} ok, {s['failed']} failed, "
+                f"{s['needs_review']} to review; {self.pages_run} run in {self.seconds:.1f} s"
+                f" ({self.pages_per_minute:.1f} pages/min){', cancelled' if self.cancelled else ''}"
+                f"{f', in {self.out}' if self.out else ''}>")
+
+    def _repr_html_(self) -> str:
+        from .display import records_html
+
+        head = (f"{self.pages_run} pages run in {self.seconds:.1f} s "
+                f"({self.pages_per_minute:.1f} pages/min)"
+                + (f", output in <code>{self.out}</code>" if self.out else ""))
+        return records_html(self.records, self.summary(), head)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
+
+
+def _free_gpu_memory() -> None:
+    try:
+        import cupy
+
+        cupy.get_default_memory_pool().free_all_blocks()
+        cupy.get_default_pinned_memory_pool().free_all_blocks()
+    except Exception:  # no CuPy: nothing to free
+        pass
+
+
+def default_chunk_size(selection: Selection, workers: int) -> int:
+    """Pages preprocessed ahead of OCR.
+
+    On a GPU, as many A4 pages as a quarter of its free memory holds at the
+    pipeline's peak (about 12 float32 copies of a 300-dpi page), within 50-100;
+    on the CPU a few per worker, which keeps every worker busy.
+    """
+    device = selection.device
+    if device.is_gpu and device.free_memory:
+        per_page = 12 * 4 * 2480 * 3508
+        return int(min(100, max(50, device.free_memory // 4 // per_page)))
+    return max(2, 2 * workers)
+
+
+class _Preprocessor:
+    """Preprocess pages on the engine's device; on GPU memory exhaustion free the
+    pool and retry, then fall back to the CPU for the rest of the batch."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.selection = engine.selection
+
+    def __call__(self, image: Any) -> Preprocessed:
+        for attempt in range(2):
+            try:
+                return self.engine.pipeline.run(image, device=self.selection)
+            except Exception as exc:
+                if not (self.selection.device.is_gpu and _is_out_of_memory(exc)):
+                    raise
+                _free_gpu_memory()
+        warnings.warn(f"{self.selection.device.id} ran out of memory twice; the rest of the "
+                      "batch runs on the CPU.", RuntimeWarning, stacklevel=2)
+        self.selection = Selection(CPU, "GPU out of memory: fell back to the CPU")
+        return self.engine.pipeline.run(image, device=self.selection)
+
+
+def _page_record(engine: Engine, page: Page, pre: Preprocessed, load_s: float,
+                 words: bool, threshold: float, renderers: tuple[str, ...]
+                 ) -> tuple[dict, dict[str, bytes]]:
+    """OCR one preprocessed page into its record and renderer files."""
+    try:
+        result = engine.recognize(page, load_seconds=load_s, preprocessed=pre,
+                                  renderers=renderers)
+    except BgocrError as exc:
+        return failure_record(page.source, page.index, exc), {}
+    record = result.to_dict(words=words, review_threshold=threshold)
+    record["timings"].pop("total", None)
+    return record, result.files
+
+
+def _loaded_pages(engine: Engine, source: str) -> Iterator[tuple[Page | None, Any, float]]:
+    """(page, None, load seconds) for each page, or (None, error, 0) once it fails."""
+    pages = engine.pages(source)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            page = next(pages)
+        except StopIteration:
+            return
+        except BgocrError as exc:
+            yield None, exc, 0.0
+            return
+        yield page, None, time.perf_counter() - t0
+
+
+def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str = "eng",
+          psm: int = 3, variables: dict[str, str] | None = None, dpi: float = 300,
+          max_pixels: int = MAX_PIXELS, out: str | os.PathLike | None = None,
+          resume: bool = True, workers: int | None = None, chunk_size: int | None = None,
+          words: bool = False, renderers: Iterable[str] = (),
+          review_threshold: float = LOW_CONFIDENCE, progress: Progress | None | bool = None,
+          client: Any = None, timeout: float = 0) -> BatchResult:
+    """Recognise every page of many inputs.
+
+    Parameters
+    ----------
+    inputs : str, path or list of them
+        Files, globs, folders (searched recursively), multi-page TIFFs, PDFs and
+        URLs; a string with newlines is read one entry per line (``#`` comments).
+    device, filters, lang, psm, variables, dpi, max_pixels :
+        As for :class:`~bgocr_nb.engine.Engine`.
+    out : path, optional
+        Folder for ``results.jsonl``, ``summary.csv`` and ``text/``; without it
+        the records are only returned.
+    resume : bool
+        Skip pages already finished in ``out`` (failed ones run again).
+    workers : int, optional
+        Parallel Tesseract processes (default: one per core).
+    chunk_size : int, optional
+        Pages preprocessed ahead of OCR (see :func:`default_chunk_size`).
+    words : bool
+        Keep every word with its box and confidence in the records.
+    renderers : iterable of {"hocr", "pdf"}
+        Also write Tesseract's hOCR and/or searchable PDF per page into ``out``.
+    review_threshold : float
+        Pages whose mean confidence is lower are flagged ``needs_review``.
+    progress : Progress, True, False or None
+        Where progress goes; None or True: a tqdm bar; False: nowhere.
+    client : dask.distributed.Client, optional
+        Run the pages on a Dask cluster instead of this machine.
+    timeout : float
+        Seconds Tesseract may spend on one page (0: no limit).
+
+    Returns
+    -------
+    BatchResult
+    """
+    renderers = tuple(renderers)
+    for r in renderers:
+        if r not in ("hocr", "pdf"):
+            raise ValueError(f"Unknown renderer {r!r}: use 'hocr' or 'pdf'.")
+    if renderers and out is None:
+        raise ValueError("hOCR and PDF output need an output folder: pass out=.")
+    sources = expand_inputs(inputs)
+    options = dict(filters=filters, lang=lang, psm=psm, variables=variables, dpi=dpi,
+                   max_pixels=max_pixels, timeout=timeout)
+    options["device"] = device
+    # Settings are checked here, up front (on a cluster, the workers check the device).
+    engine = Engine(keep_original=False, **{**options, "device": "cpu" if client else device})
+    folder = OutputFolder(out, resume=resume, renderers=renderers) if out is not None else None
+    if progress is None or progress is True:
+        progress = TqdmProgress(desc="bgocr")
+    elif progress is False:
+        progress = None
+    result = BatchResult(out=folder.path if folder else None, review_threshold=review_threshold)
+    start = time.perf_counter()
+    if progress is not None:
+        progress.start(len(sources))
+    try:
+        if client is not None:
+            from ._dask import run_on_cluster
+
+            run_on_cluster(client, sources, options, folder, result, progress,
+                           words=words, threshold=review_threshold, renderers=renderers)
+        else:
+            _run_local(engine, sources, folder, result, progress, words=words,
+                       threshold=review_threshold, renderers=renderers,
+                       workers=workers or os.cpu_count() or 1,
+                       chunk_size=chunk_size or default_chunk_size(
+                           engine.selection, workers or os.cpu_count() or 1))
+    finally:
+        result.seconds = time.perf_counter() - start
+        if folder is not None:
+            folder.close()
+            result.records = list(folder.records.values())
+        if progress is not None:
+            progress.finish()
+    return result
+
+
+def _emit(record: dict, extra: dict, folder: OutputFolder | None, result: BatchResult,
+          progress: Progress | None) -> None:
+    if folder is not None:
+        folder.write(record, extra)
+    result.records.append(record)
+    if not record.get("error"):
+        result.pages_run += 1
+    if progress is not None:
+        progress.update(record)
+
+
+_DONE = object()
+
+
+def _run_local(engine: Engine, sources: list[str], folder: OutputFolder | None,
+               result: BatchResult, progress: Progress | None, *, words: bool,
+               threshold: float, renderers: tuple[str, ...], workers: int,
+               chunk_size: int) -> None:
+    """Loader thread -> bounded queue -> Tesseract pool -> writer (this thread)."""
+    ready: queue.Queue = queue.Queue(maxsize=chunk_size)
+    stop = threading.Event()
+    preprocess = _Preprocessor(engine)
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def load() -> None:
+        try:
+            done_in_chunk = 0
+            for source in sources:
+                name = describe(source)
+                for page, error, load_s in _loaded_pages(engine, source):
+                    if stop.is_set():
+                        return
+                    if error is not None:
+                        put(("failed", failure_record(name, None, error)))
+                        continue
+                    if folder is not None and folder.done(page.source, page.index):
+                        continue
+                    try:
+                        pre = preprocess(page.image)
+                    except BgocrError as exc:
+                        put(("failed", failure_record(page.source, page.index, exc)))
+                        continue
+                    if not put(("page", page, pre, load_s)):
+                        return
+                    done_in_chunk += 1
+                    if done_in_chunk >= chunk_size and preprocess.selection.device.is_gpu:
+                        _free_gpu_memory()
+                        done_in_chunk = 0
+                put(("source-done",))
+        except BaseException as exc:  # surfaced in the main thread
+            put(("crash", exc))
+        finally:
+            put(_DONE)
+
+    loader = threading.Thread(target=load, name="bgocr-loader", daemon=True)
+    loader.start()
+    pending: set[cf.Future] = set()
+    pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bgocr-ocr")
+
+    def collect(block: bool) -> None:
+        done, _ = cf.wait(pending, timeout=None if block else 0,
+                          return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            pending.discard(fut)
+            record, extra = fut.result()
+            _emit(record, extra, folder, result, progress)
+
+    def ocr(page: Page, pre: Preprocessed, load_s: float) -> tuple[dict, dict]:
+        return _page_record(engine, page, pre, load_s, words, threshold, renderers)
+
+    try:
+        while True:
+            if progress is not None and progress.cancelled:
+                result.cancelled = True
+                break
+            try:
+                item = ready.get(timeout=0.05)
+            except queue.Empty:
+                if pending:
+                    collect(block=False)
+                continue
+            if item is _DONE:
+                break
+            kind = item[0]
+            if kind == "crash":
+                raise item[1]
+            if kind == "failed":
+                _emit(item[1], {}, folder, result, progress)
+            elif kind == "source-done":
+                if progress is not None:
+                    progress.update(advance=1)
+            else:
+                while len(pending) >= workers:
+                    collect(block=True)
+                pending.add(pool.submit(ocr, *item[1:]))
+        while pending:
+            collect(block=True)
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        loader.join(timeout=5)
