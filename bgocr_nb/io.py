@@ -128,19 +128,30 @@ def _pages_from_image_bytes(data: bytes, name: str, max_pixels: int) -> Iterator
                              "WebP, PDF).") from None
         except Image.DecompressionBombError as exc:
             raise InputError(_bomb(name, exc, max_pixels)) from None
+        except Exception as exc:  # a decoder meeting malformed data may raise anything
+            raise InputError(f"{name}: the image header is corrupt ({exc}).") from None
         with img:
-            for index, frame in enumerate(ImageSequence.Iterator(img)):
+            frames = ImageSequence.Iterator(img)
+            index = 0
+            while True:
                 try:
+                    frame = next(frames)
                     w, h = frame.size
                     if w * h > max_pixels:
                         raise InputError(_bomb(name, f"{w}x{h} pixels", max_pixels))
                     frame.load()
-                    yield _from_pil(frame, name, index)
+                    page = _from_pil(frame, name, index)
+                except StopIteration:
+                    return
                 except InputError:
                     raise
-                except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+                except Exception as exc:  # malformed data: decoders raise many types
                     raise InputError(f"{name}: page {index + 1} is corrupt or truncated "
-                                     f"({exc}).") from None
+                                     f"({type(exc).__name__}: {exc}).") from None
+                if page.image.size == 0:
+                    raise InputError(f"{name}: page {index + 1} has no pixels.")
+                yield page
+                index += 1
     finally:
         Image.MAX_IMAGE_PIXELS = old
 
@@ -159,7 +170,7 @@ def _pages_from_pdf(data: bytes, name: str, dpi: float, max_pixels: int,
             from None
     try:
         pdf = pdfium.PdfDocument(data, password=password)
-    except pdfium.PdfiumError as exc:
+    except Exception as exc:  # PdfiumError, or anything a malformed file provokes
         hint = " It is password-protected: pass password=." if "password" in str(exc).lower() \
             else ""
         raise InputError(f"{name}: cannot open the PDF ({exc}).{hint}") from None
@@ -168,12 +179,20 @@ def _pages_from_pdf(data: bytes, name: str, dpi: float, max_pixels: int,
             raise InputError(f"{name}: the PDF has no pages.")
         scale = dpi / 72.0
         for index in range(len(pdf)):
-            page = pdf[index]
-            w, h = page.get_size()
-            if w * scale * h * scale > max_pixels:
-                raise InputError(_bomb(name, f"page {index + 1} at {dpi:g} dpi", max_pixels))
-            bitmap = page.render(scale=scale, grayscale=False)
-            yield Page(np.array(bitmap.to_pil().convert("RGB")), name, index)
+            try:
+                page = pdf[index]
+                w, h = page.get_size()
+                if w * scale * h * scale > max_pixels:
+                    raise InputError(_bomb(name, f"page {index + 1} at {dpi:g} dpi", max_pixels))
+                bitmap = page.render(scale=scale, grayscale=False)
+                image = np.array(bitmap.to_pil().convert("RGB"))
+            except InputError:
+                raise
+            except Exception as exc:
+                raise InputError(f"{name}: page {index + 1} cannot be rendered ({exc}).") from None
+            if image.size == 0:
+                raise InputError(f"{name}: page {index + 1} is empty.")
+            yield Page(image, name, index)
     finally:
         pdf.close()
 

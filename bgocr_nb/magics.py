@@ -12,6 +12,12 @@ from typing import Any, Callable
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+try:  # IPython >= 8.10: `%bgocr scan.png;` displays nothing
+    from IPython.core.magic import output_can_be_silenced
+except ImportError:  # pragma: no cover
+    def output_can_be_silenced(func: Callable) -> Callable:
+        return func
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Int, Unicode
 
@@ -71,6 +77,7 @@ class BgocrMagics(Magics):
     lang = Unicode("eng", help="Default Tesseract languages, e.g. eng+chi_sim.").tag(config=True)
     psm = Int(3, help="Default Tesseract page segmentation mode.").tag(config=True)
 
+    @output_can_be_silenced
     @line_cell_magic
     @_shared_arguments
     def bgocr(self, line: str = "", cell: str | None = None) -> Any:
@@ -79,9 +86,11 @@ class BgocrMagics(Magics):
         Line form: ``r = %bgocr scan.tif --gpu 0`` returns an OcrResult (a
         ResultSet for several pages or files). Cell form: ``%%bgocr [options]``
         with one input per line returns a ResultSet, with a progress bar.
-        ``%bgocr --devices`` lists the devices.
+        ``%bgocr --devices`` lists the devices. A trailing ``;`` hides the
+        value (IPython then returns None: keep it with ``-o NAME``).
         """
-        # IPython hides the value of a line ending in ";" but passes the ";" on
+        # IPython hides the value of a line ending in ";" (output_can_be_silenced)
+        # but still passes the ";" on
         line = line.rstrip()
         line = line[:-1] if line.endswith(";") else line
         try:

@@ -88,7 +88,7 @@ def run_batch(inputs: Iterable[Any], engine: "Engine", progress: Progress | None
                         if progress.cancelled:
                             break
             finally:
-                pages.close()
+                getattr(pages, "close", lambda: None)()  # stop loading a cancelled document
             if progress is not None:
                 progress.update(advance=1)
     finally:
