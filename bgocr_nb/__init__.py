@@ -23,7 +23,9 @@ _LAZY = {
     "OcrResult": "results", "ResultSet": "results", "PageFailure": "results",
     "load_pages": "io", "load_image": "io",
     "sample_path": "datasets", "list_samples": "datasets", "sample_text": "datasets",
-    "cer": "metrics",
+    "cer": "metrics", "batch": "batch", "BatchResult": "batch",
+    "Studio": "widgets", "BatchProgress": "widgets",
+    "plot_result": "plots", "plot_steps": "plots", "plot_background": "plots",
     "BgocrError": "errors", "ArgumentError": "errors", "DeviceError": "errors",
     "InputError": "errors", "MissingDependencyError": "errors", "OcrError": "errors",
 }

@@ -12,7 +12,7 @@ from typing import Any
 
 
 def ocr_source(source: str, options: dict, skip: frozenset, words: bool, threshold: float,
-               renderers: tuple[str, ...]) -> list[tuple[dict, dict]]:
+               renderers: tuple[str, ...], save_to: Any = None) -> list[tuple[dict, dict]]:
     """Recognise the pages of ``source`` not in ``skip`` (runs on a worker)."""
     from .batch import _loaded_pages, _page_record
     from .engine import Engine
@@ -34,13 +34,14 @@ def ocr_source(source: str, options: dict, skip: frozenset, words: bool, thresho
             except BgocrError as exc:
                 out.append((failure_record(page.source, page.index, exc), {}))
                 continue
-            out.append(_page_record(engine, page, pre, load_s, words, threshold, renderers))
+            out.append(_page_record(engine, page, pre, load_s, words, threshold, renderers,
+                                    save_to))
     return out
 
 
 def run_on_cluster(client: Any, sources: list[str], options: dict, folder: Any, result: Any,
                    progress: Any, *, words: bool, threshold: float,
-                   renderers: tuple[str, ...]) -> None:
+                   renderers: tuple[str, ...], save_to: Any = None) -> None:
     """Submit one task per source to ``client`` and write records as they arrive."""
     from dask.distributed import as_completed
 
@@ -50,7 +51,7 @@ def run_on_cluster(client: Any, sources: list[str], options: dict, folder: Any, 
     for source in sources:
         skip = frozenset(p for (s, p) in (folder.records if folder else {}) if s == source)
         futures.append(client.submit(ocr_source, source, options, skip, words, threshold,
-                                     renderers, pure=False))
+                                     renderers, save_to, pure=False))
     try:
         for fut in as_completed(futures):
             if progress is not None and progress.cancelled:

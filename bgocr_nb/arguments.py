@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import re
-from pathlib import Path
 from typing import Any
 
 from .errors import ArgumentError
-from .tesseract import parse_variables
 
 DEFAULTS = {"device": "auto", "filters": "auto", "lang": "eng", "psm": 3, "dpi": 300.0}
 
@@ -94,6 +91,8 @@ def device_of(args: argparse.Namespace, default: str = "auto") -> str:
 
 def engine_options(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> dict:
     """Keyword arguments for :class:`~bgocr_nb.engine.Engine` from parsed arguments."""
+    from .tesseract import parse_variables  # not at import: %load_ext stays light
+
     d = {**DEFAULTS, **(defaults or {})}
     options = {"device": device_of(args, d["device"]),
                "filters": args.filters if args.filters is not None else d["filters"],
@@ -104,19 +103,3 @@ def engine_options(args: argparse.Namespace, defaults: dict[str, Any] | None = N
     if args.max_pixels is not None:
         options["max_pixels"] = args.max_pixels
     return options
-
-
-_UNSAFE = re.compile(r"[^\w.-]+")
-
-
-def output_name(source: str, page: int, used: set[str], suffix: str = ".png") -> str:
-    """A file name for a page's output that stays inside its folder and is unique."""
-    stem = _UNSAFE.sub("_", Path(source.rstrip("/")).stem if source else "")
-    stem = stem.lstrip(".-_") or "page"
-    name = f"{stem}-p{page + 1}{suffix}"
-    n = 1
-    while name in used:
-        n += 1
-        name = f"{stem}-p{page + 1}-{n}{suffix}"
-    used.add(name)
-    return name

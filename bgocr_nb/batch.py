@@ -70,26 +70,31 @@ class Progress(Protocol):
 
 
 class TqdmProgress:
-    """Progress on a tqdm bar (a widget in notebooks, text in a terminal)."""
+    """Progress on a tqdm bar over the sources (a widget in notebooks, text in a terminal),
+    with the running page count, failures and pages/s."""
 
     cancelled = False
 
     def __init__(self, **tqdm_kwargs: Any) -> None:
-        self.kwargs = tqdm_kwargs
-        self.bar = None
-        self.pages = 0
+        self.kwargs = {"desc": "bgocr", "unit": "file", **tqdm_kwargs}
+        self.bar: Any = None
+        self.pages = self.failed = 0
 
     def start(self, total: int) -> None:
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=total, unit="file", **self.kwargs)
+        self.bar = tqdm(total=total, **self.kwargs)
         self.t0 = time.perf_counter()
 
     def update(self, record: dict | None = None, *, advance: int = 0) -> None:
         if record is not None:
             self.pages += 1
+            self.failed += bool(record.get("error"))
             rate = self.pages / max(time.perf_counter() - self.t0, 1e-9)
-            self.bar.set_postfix(pages=self.pages, pages_per_s=f"{rate:.2f}")
+            postfix = {"pages": self.pages, "pages/s": f"{rate:.2f}"}
+            if self.failed:
+                postfix["failed"] = self.failed
+            self.bar.set_postfix(postfix, refresh=False)
         if advance:
             self.bar.update(advance)
 
@@ -248,7 +253,10 @@ class BatchResult:
             row = {k: v for k, v in rec.items() if k not in ("timings", "words", "steps")}
             row.update({f"{k}_s": v for k, v in (rec.get("timings") or {}).items()})
             rows.append(row)
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        if "page" in frame:  # failed sources have no page: keep the column integer
+            frame["page"] = frame["page"].astype("Int64")
+        return frame
 
     def __repr__(self) -> str:
         s = self.summary()
@@ -317,9 +325,14 @@ class _Preprocessor:
 
 
 def _page_record(engine: Engine, page: Page, pre: Preprocessed, load_s: float,
-                 words: bool, threshold: float, renderers: tuple[str, ...]
-                 ) -> tuple[dict, dict[str, bytes]]:
+                 words: bool, threshold: float, renderers: tuple[str, ...],
+                 save_to: Path | None = None) -> tuple[dict, dict[str, bytes]]:
     """OCR one preprocessed page into its record and renderer files."""
+    if save_to is not None:
+        from PIL import Image
+
+        save_to.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pre.image).save(save_to / page_filename(page.source, page.index, ".png"))
     try:
         result = engine.recognize(page, load_seconds=load_s, preprocessed=pre,
                                   renderers=renderers)
@@ -351,7 +364,8 @@ def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str
           resume: bool = True, workers: int | None = None, chunk_size: int | None = None,
           words: bool = False, renderers: Iterable[str] = (),
           review_threshold: float = LOW_CONFIDENCE, progress: Progress | None | bool = None,
-          client: Any = None, timeout: float = 0) -> BatchResult:
+          client: Any = None, timeout: float = 0,
+          save_preprocessed: str | os.PathLike | None = None) -> BatchResult:
     """Recognise every page of many inputs.
 
     Parameters
@@ -382,6 +396,8 @@ def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str
         Run the pages on a Dask cluster instead of this machine.
     timeout : float
         Seconds Tesseract may spend on one page (0: no limit).
+    save_preprocessed : path, optional
+        Also write each preprocessed page as a PNG into this folder.
 
     Returns
     -------
@@ -394,6 +410,7 @@ def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str
     if renderers and out is None:
         raise ValueError("hOCR and PDF output need an output folder: pass out=.")
     sources = expand_inputs(inputs)
+    save_to = Path(save_preprocessed) if save_preprocessed is not None else None
     options = dict(filters=filters, lang=lang, psm=psm, variables=variables, dpi=dpi,
                    max_pixels=max_pixels, timeout=timeout)
     options["device"] = device
@@ -413,10 +430,11 @@ def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str
             from ._dask import run_on_cluster
 
             run_on_cluster(client, sources, options, folder, result, progress,
-                           words=words, threshold=review_threshold, renderers=renderers)
+                           words=words, threshold=review_threshold, renderers=renderers,
+                           save_to=save_to)
         else:
             _run_local(engine, sources, folder, result, progress, words=words,
-                       threshold=review_threshold, renderers=renderers,
+                       threshold=review_threshold, renderers=renderers, save_to=save_to,
                        workers=workers or os.cpu_count() or 1,
                        chunk_size=chunk_size or default_chunk_size(
                            engine.selection, workers or os.cpu_count() or 1))
@@ -446,8 +464,8 @@ _DONE = object()
 
 def _run_local(engine: Engine, sources: list[str], folder: OutputFolder | None,
                result: BatchResult, progress: Progress | None, *, words: bool,
-               threshold: float, renderers: tuple[str, ...], workers: int,
-               chunk_size: int) -> None:
+               threshold: float, renderers: tuple[str, ...], save_to: Path | None,
+               workers: int, chunk_size: int) -> None:
     """Loader thread -> bounded queue -> Tesseract pool -> writer (this thread)."""
     ready: queue.Queue = queue.Queue(maxsize=chunk_size)
     stop = threading.Event()
@@ -506,7 +524,7 @@ def _run_local(engine: Engine, sources: list[str], folder: OutputFolder | None,
             _emit(record, extra, folder, result, progress)
 
     def ocr(page: Page, pre: Preprocessed, load_s: float) -> tuple[dict, dict]:
-        return _page_record(engine, page, pre, load_s, words, threshold, renderers)
+        return _page_record(engine, page, pre, load_s, words, threshold, renderers, save_to)
 
     try:
         while True:

@@ -11,8 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from .arguments import (BATCH_ARGUMENTS, add_arguments, batch_options, engine_options,
-                        output_name)
+from .arguments import BATCH_ARGUMENTS, add_arguments, batch_options, engine_options
 from .errors import BgocrError, MissingDependencyError
 
 
@@ -71,7 +70,7 @@ def _run_batch(args: argparse.Namespace) -> int:
                                          "'bgocr-nb[dask]'.") from None
         client = Client(args.scheduler)
     result = batch(args.sources, **engine_options(args), **batch_options(args), client=client,
-                   progress=not args.json)
+                   progress=not args.json, save_preprocessed=args.save_preprocessed)
     if args.json:
         for record in result.records:
             print(json.dumps(record, ensure_ascii=False))
@@ -85,6 +84,7 @@ def _run_batch(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .batch import page_filename
     from .devices import devices
     from .engine import Engine
 
@@ -96,7 +96,6 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     engine = Engine(keep_original=False, **engine_options(args))
     out_dir = Path(args.save_preprocessed) if args.save_preprocessed else None
-    used: set[str] = set()
     records, status, first = [], 0, True
     for source in args.sources:
         for item in engine.iter_results(source):
@@ -104,7 +103,7 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"bgocr: error: {item.error}", file=sys.stderr)
                 status = status or item.exit_code
             elif out_dir is not None:
-                item.save_preprocessed(out_dir / output_name(item.source, item.page, used))
+                item.save_preprocessed(out_dir / page_filename(item.source, item.page, ".png"))
             if args.json:
                 records.append(item.to_dict())
             elif item.ok:

@@ -72,27 +72,33 @@ def result_html(result: "OcrResult") -> str:
 {highlighted_text(result)}</div></div>"""
 
 
+def record_row(rec: dict) -> str:
+    """One page record as a table row: source, page, confidence, status, text or error."""
+    conf = rec.get("mean_confidence")
+    if rec.get("error"):
+        status, detail = "failed", rec["error"]
+    else:
+        status = "review" if rec.get("needs_review") else "ok"
+        lines = (rec.get("text") or "").strip().splitlines()
+        detail = lines[0][:80] if lines else ""
+    color = {"ok": "", "review": "#fbe3a8", "failed": "#f8c4c4"}[status]
+    page = "" if rec.get("page") is None else rec["page"] + 1
+    return (f'<tr style="background:{color}"><td>{html.escape(str(rec.get("source", "")))}</td>'
+            f"<td>{page}</td><td>{'' if conf is None else f'{conf:.1f}'}</td>"
+            f"<td>{status}</td><td>{html.escape(str(detail))}</td></tr>")
+
+
+RECORDS_HEAD = ("<tr><th>source</th><th>page</th><th>confidence</th><th>status</th>"
+                "<th>text / error</th></tr>")
+
+
 def records_html(records: list[dict], summary: dict, head: str = "") -> str:
-    """A table of page records (as written by batches): status, confidence, text or error."""
-    rows = []
-    for rec in records[:500]:
-        conf = rec.get("mean_confidence")
-        if rec.get("error"):
-            status, detail = "failed", rec["error"]
-        else:
-            status = "review" if rec.get("needs_review") else "ok"
-            lines = rec.get("text", "").strip().splitlines()
-            detail = lines[0][:80] if lines else ""
-        color = {"ok": "", "review": "#fbe3a8", "failed": "#f8c4c4"}[status]
-        page = "" if rec.get("page") is None else rec["page"] + 1
-        rows.append(f'<tr style="background:{color}"><td>{html.escape(str(rec["source"]))}</td>'
-                    f"<td>{page}</td><td>{'' if conf is None else f'{conf:.1f}'}</td>"
-                    f"<td>{status}</td><td>{html.escape(detail)}</td></tr>")
+    """A table of page records (as written by batches) under a one-line summary."""
+    rows = "".join(record_row(rec) for rec in records[:500])
     more = f"<p>... and {len(records) - 500} more</p>" if len(records) > 500 else ""
     return (f"<div><b>{summary['pages']} pages</b>: {summary['ok']} ok, {summary['failed']} "
             f"failed, {summary['needs_review']} to review{'. ' + head if head else ''}"
-            f"<table><tr><th>source</th><th>page</th><th>confidence</th><th>status</th>"
-            f"<th>text / error</th></tr>{''.join(rows)}</table>{more}</div>")
+            f"<table>{RECORDS_HEAD}{rows}</table>{more}</div>")
 
 
 def results_html(results: "ResultSet") -> str:

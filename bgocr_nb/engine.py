@@ -147,32 +147,6 @@ class Engine:
         return results
 
 
-def ocr(self, source: Source) -> OcrResult | ResultSet:
-        """Recognise ``source``: an :class:`OcrResult` for one page, else a :class:`ResultSet`.
-
-        Raises
-        ------
-        BgocrError
-            When a single-page source fails (multi-page sources record the failing
-            page in the result set and keep the others).
-        """
-        results = ResultSet()
-        for item in self.iter_results(source):
-            results.append(item)
-        if len(results) == 1:
-            only = results[0]
-            if only.ok:
-                return only
-            raise only.exception
-        return results
-
-
-def _reraise(failure: PageFailure) -> BgocrError:
-    from . import errors
-
-    cls = getattr(errors, failure.kind, errors.BgocrError)
-    return cls(failure.error)
-
 
 def ocr(source: Source, *, device: DeviceSpec = "auto", filters: str = "auto",
         lang: str = "eng", psm: int = 3, **options: Any) -> OcrResult | ResultSet:

@@ -7,7 +7,6 @@ first run of the magic.
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Callable
 
 from IPython.core.error import UsageError
@@ -21,7 +20,7 @@ except ImportError:  # pragma: no cover
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Int, Unicode
 
-from .arguments import ARGUMENTS, engine_options, output_name
+from .arguments import ARGUMENTS, BATCH_ARGUMENTS, batch_options, engine_options
 from .errors import BgocrError
 
 # Options of the magic only (the rest is shared with the ``bgocr`` command).
@@ -40,7 +39,7 @@ _EPILOG = ("The cell form lists inputs in its body, one per line: files, globs (
 
 def _shared_arguments(func: Callable) -> Callable:
     """Apply ``@argument`` for every shared and magic-only option, then ``@magic_arguments``."""
-    for flags, kwargs in reversed(ARGUMENTS + MAGIC_ARGUMENTS):  # decorators stack bottom-up
+    for flags, kwargs in reversed(ARGUMENTS + BATCH_ARGUMENTS + MAGIC_ARGUMENTS):  # bottom-up
         func = argument(*flags, **kwargs)(func)
     func.argcmd_kwds = {"epilog": _EPILOG}
     return magic_arguments()(func)
@@ -84,8 +83,10 @@ class BgocrMagics(Magics):
         """Remove the background, deskew, enhance and OCR document scans.
 
         Line form: ``r = %bgocr scan.tif --gpu 0`` returns an OcrResult (a
-        ResultSet for several pages or files). Cell form: ``%%bgocr [options]``
-        with one input per line returns a ResultSet, with a progress bar.
+        ResultSet for a multi-page file). Several inputs, or the cell form
+        ``%%bgocr [options]`` with one input per line, run as a batch with a
+        progress bar and return a BatchResult (``.to_dataframe()``); ``--out DIR``
+        writes the results there as they finish, and resumes.
         ``%bgocr --devices`` lists the devices. A trailing ``;`` hides the
         value (IPython then returns None: keep it with ``-o NAME``).
         """
@@ -133,76 +134,26 @@ class BgocrMagics(Magics):
 
             return Studio(sources[0], **options)
 
-        from .engine import Engine
-
-        engine = Engine(keep_original=cell is None, **options)
         if cell is None and len(sources) == 1:
-            result = engine.ocr(sources[0])  # raises for a single failing page
-        else:
-            result = self._batch(sources, engine)
-        if args.save_preprocessed:
-            self._save(result, args.save_preprocessed)
-        if args.json:
-            records = result.to_records() if hasattr(result, "to_records") else [result.to_dict()]
-            return records
-        return result
+            from .engine import Engine
 
-    @staticmethod
-    def _batch(sources: list[str], engine: Any) -> Any:
-        from .results import ResultSet
-        from .widgets.batch import run_batch
+            result = Engine(**options).ocr(sources[0])  # raises for a single failing page
+            if args.save_preprocessed:
+                from pathlib import Path
 
-        results = ResultSet()
-        try:
-            run_batch(sources, engine, TqdmProgress(), results=results)
-        except KeyboardInterrupt:  # keep what was done
-            print(f"bgocr: interrupted after {len(results)} pages; returning those.",
-                  file=sys.stderr)
-        return results
+                from .batch import page_filename
 
-    @staticmethod
-    def _save(result: Any, folder: str) -> None:
-        from pathlib import Path
+                for page in (result.pages if hasattr(result, "pages") else [result]):
+                    page.save_preprocessed(Path(args.save_preprocessed) /
+                                           page_filename(page.source, page.page, ".png"))
+            if args.json:
+                return result.to_records() if hasattr(result, "to_records") else [result.to_dict()]
+            return result
+        from .batch import batch
 
-        out, used = Path(folder), set()
-        for item in (result if hasattr(result, "items") else [result]):
-            if item.ok:
-                item.save_preprocessed(out / output_name(item.source, item.page, used))
+        result = batch(sources, **options, **batch_options(args),
+                       save_preprocessed=args.save_preprocessed)
+        return result.records if args.json else result
 
 
-class TqdmProgress:
-    """The batch progress protocol (see :mod:`bgocr_nb.widgets.batch`) on a ``tqdm.auto`` bar.
-
-    In a notebook ``tqdm.auto`` draws a widget; in a terminal, text. Interrupt
-    the kernel to stop: the pages done so far are returned.
-    """
-
-    cancelled = False
-
-    def __init__(self, **tqdm_kwargs: Any) -> None:
-        self.kwargs = {"desc": "bgocr", "unit": "file", **tqdm_kwargs}
-        self.bar: Any = None
-        self.pages = self.failed = 0
-
-    def start(self, total: int) -> None:
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, **self.kwargs)
-
-    def update(self, item: Any = None, *, advance: int = 0) -> None:
-        if item is not None:
-            self.pages += 1
-            self.failed += (item.get("error") is not None) if isinstance(item, dict) \
-                else not item.ok
-            postfix = {"pages": self.pages}
-            if self.failed:
-                postfix["failed"] = self.failed
-            self.bar.set_postfix(postfix, refresh=False)
-        self.bar.update(advance)
-
-    def finish(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-__all__ = ["BgocrMagics", "TqdmProgress"]
+__all__ = ["BgocrMagics"]

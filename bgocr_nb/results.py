@@ -219,7 +219,10 @@ class ResultSet:
             rec.pop("steps", None)
             rec.update({f"{k}_s": v for k, v in timings.items()})
             rows.append(rec)
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        if "page" in frame:  # failed sources have no page: keep the column integer
+            frame["page"] = frame["page"].astype("Int64")
+        return frame
 
     def summary(self) -> dict[str, int]:
         return {"pages": len(self.items), "ok": len(self.pages),

@@ -16,8 +16,8 @@ from bgocr_nb.devices import devices
 from bgocr_nb.engine import Engine
 from bgocr_nb.errors import DeviceError, InputError
 from bgocr_nb.filters import FILTERS
-from bgocr_nb.magics import TqdmProgress
-from bgocr_nb.widgets import BatchProgress, Progress, Studio, run_batch
+from bgocr_nb.batch import TqdmProgress
+from bgocr_nb.widgets import BatchProgress, Studio
 
 LINES = ["The quick brown fox jumps", "over the lazy dog 12345", "Background removal works"]
 
@@ -202,20 +202,20 @@ def batch_inputs(tmp_path_factory) -> list[str]:
     return files + [str(root / "missing.png")]
 
 
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine(device="cpu", filters="none", keep_original=False)
+OPTIONS = dict(device="cpu", filters="none", workers=1)
 
 
-def test_progress_protocol():
-    assert isinstance(BatchProgress(), Progress)
-    assert isinstance(TqdmProgress(disable=True), Progress)
+def test_progress_protocol_members():
+    for progress in (BatchProgress(), TqdmProgress(disable=True)):
+        assert progress.cancelled is False
+        assert all(callable(getattr(progress, m)) for m in ("start", "update", "finish"))
 
 
-def test_batch_progress_reaches_the_page_count(batch_inputs, engine):
+def test_batch_progress_reaches_the_page_count(batch_inputs):
     progress = BatchProgress()
-    results = progress.run(batch_inputs, engine, background=False)
-    assert len(results) == 4 and len(results.failures) == 1
+    progress.run(batch_inputs, background=False, **OPTIONS)
+    result = progress.result
+    assert len(result) == 4 and len(result.failures) == 1
     assert progress.bar.value == progress.bar.max == 4
     assert progress.pages == 4 and progress.failed == 1
     assert "4/4 files" in progress.status.value and "pages/s" in progress.status.value
@@ -225,7 +225,7 @@ def test_batch_progress_reaches_the_page_count(batch_inputs, engine):
     assert progress.cancel_button.disabled
 
 
-def test_cancel_stops_the_batch(batch_inputs, engine):
+def test_cancel_stops_the_batch(batch_inputs):
     progress = BatchProgress()
     update = progress.update
 
@@ -235,24 +235,26 @@ def test_cancel_stops_the_batch(batch_inputs, engine):
             progress.cancel_button.click()
 
     progress.update = update_then_cancel
-    results = progress.run(batch_inputs, engine, background=False)
-    assert len(results) == 1
+    progress.run(batch_inputs, background=False, chunk_size=1, **OPTIONS)
+    assert len(progress.result) < 4 and progress.result.cancelled
     assert progress.cancelled and progress.bar.bar_style == "warning"
     assert "cancelled" in progress.status.value
 
 
-def test_background_run(batch_inputs, engine):
+def test_background_run(batch_inputs):
     progress = BatchProgress()
-    results = progress.run(batch_inputs[:2], engine)
+    progress.run(batch_inputs[:2], **OPTIONS)
     assert progress.thread is not None
-    assert progress.wait(timeout=60) is results
-    assert len(results.pages) == 2 and progress.error is None
+    result = progress.wait(timeout=60)
+    assert result is progress.result and len(result) == 2 and progress.error is None
     assert progress.bar.bar_style == "success"
 
 
-def test_run_batch_without_progress(batch_inputs, engine):
-    results = run_batch(batch_inputs[:1], engine)
-    assert "Page number 0" in results[0].text
+def test_background_error_is_shown(tmp_path):
+    progress = BatchProgress()
+    progress.run([str(tmp_path)], device="gpu:9")
+    progress.wait(timeout=30)
+    assert progress.error is not None and "GPU 9" in progress.status.value
 
 
 def test_progress_accepts_records():
@@ -270,4 +272,4 @@ def test_progress_accepts_records():
     tqdm_progress.start(1)
     tqdm_progress.update({"error": "x"}, advance=1)
     tqdm_progress.finish()
-    assert tqdm_progress.failed == 1
+    assert tqdm_progress.pages == 1 and tqdm_progress.failed == 1

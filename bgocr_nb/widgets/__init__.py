@@ -5,7 +5,7 @@ Importing this package imports ipywidgets; the rest of bgocr_nb never does.
 
 from __future__ import annotations
 
-from .batch import BatchProgress, Progress, run_batch
+from .batch import BatchProgress
 from .studio import Studio
 
-__all__ = ["BatchProgress", "Progress", "Studio", "run_batch"]
+__all__ = ["BatchProgress", "Studio"]
