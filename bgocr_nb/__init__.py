@@ -18,19 +18,23 @@ __version__ = "0.1.0"
 # public name -> module that defines it (imported on first use)
 _LAZY = {
     "ocr": "engine", "preprocess": "engine", "Engine": "engine",
-    "devices": "devices", "select_device": "devices", "Device": "devices",
     "Pipeline": "pipeline", "parse_spec": "pipeline", "FILTERS": "filters",
     "OcrResult": "results", "ResultSet": "results", "PageFailure": "results",
     "load_pages": "io", "load_image": "io",
     "sample_path": "datasets", "list_samples": "datasets", "sample_text": "datasets",
-    "cer": "metrics", "batch": "batch", "BatchResult": "batch",
+    "cer": "metrics", "batch": "batching", "BatchResult": "batching",
     "Studio": "widgets", "BatchProgress": "widgets",
     "plot_result": "plots", "plot_steps": "plots", "plot_background": "plots",
     "BgocrError": "errors", "ArgumentError": "errors", "DeviceError": "errors",
     "InputError": "errors", "MissingDependencyError": "errors", "OcrError": "errors",
 }
 
-__all__ = sorted(_LAZY) + ["load_ipython_extension", "__version__"]
+# Light (no NumPy, no CuPy until called), and bound now so that the function, not the
+# submodule of the same name, is what `bgocr_nb.devices` means.
+from .devices import Device, devices, select_device  # noqa: E402
+
+__all__ = sorted(_LAZY) + ["Device", "devices", "select_device", "load_ipython_extension",
+                           "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 def ocr_source(source: str, options: dict, skip: frozenset, words: bool, threshold: float,
                renderers: tuple[str, ...], save_to: Any = None) -> list[tuple[dict, dict]]:
     """Recognise the pages of ``source`` not in ``skip`` (runs on a worker)."""
-    from .batch import _loaded_pages, _page_record
+    from .batching import _loaded_pages, _page_record
     from .engine import Engine
     from .errors import BgocrError
     from .io import describe
@@ -45,7 +45,7 @@ def run_on_cluster(client: Any, sources: list[str], options: dict, folder: Any, 
     """Submit one task per source to ``client`` and write records as they arrive."""
     from dask.distributed import as_completed
 
-    from .batch import _emit
+    from .batching import _emit
 
     futures = []
     for source in sources:

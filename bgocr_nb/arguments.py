@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser,
 
 
 def batch_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Keyword arguments of :func:`~bgocr_nb.batch.batch` from the batch options."""
+    """Keyword arguments of :func:`~bgocr_nb.batching.batch` from the batch options."""
     for name in ("workers", "chunk_size"):
         value = getattr(args, name)
         if value is not None and value < 1:

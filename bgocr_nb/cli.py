@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
-    from .batch import batch
+    from .batching import batch
 
     if not args.sources:
         print("bgocr batch: error: give at least one input", file=sys.stderr)
@@ -84,7 +84,7 @@ def _run_batch(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .batch import page_filename
+    from .batching import page_filename
     from .devices import devices
     from .engine import Engine
 

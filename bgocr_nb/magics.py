@@ -141,7 +141,7 @@ class BgocrMagics(Magics):
             if args.save_preprocessed:
                 from pathlib import Path
 
-                from .batch import page_filename
+                from .batching import page_filename
 
                 for page in (result.pages if hasattr(result, "pages") else [result]):
                     page.save_preprocessed(Path(args.save_preprocessed) /
@@ -149,7 +149,7 @@ class BgocrMagics(Magics):
             if args.json:
                 return result.to_records() if hasattr(result, "to_records") else [result.to_dict()]
             return result
-        from .batch import batch
+        from .batching import batch
 
         result = batch(sources, **options, **batch_options(args),
                        save_preprocessed=args.save_preprocessed)

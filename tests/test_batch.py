@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bgocr_nb.batch import OutputFolder, batch, page_filename
+from bgocr_nb.batching import OutputFolder, batch, page_filename
 from bgocr_nb.cli import main as cli_main
 from tests.conftest import text_page
 
@@ -80,7 +80,7 @@ def test_kill_minus_nine_then_resume(scans, tmp_path):
     for i in range(12):
         Image.fromarray(text_page([f"Extra page {i}"] * 3)).save(scans / f"extra{i:02d}.png")
     script = textwrap.dedent(f"""
-        from bgocr_nb.batch import batch
+        from bgocr_nb.batching import batch
         batch({str(scans)!r}, device="cpu", out={str(out)!r}, workers=1, progress=False)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script])
@@ -143,7 +143,7 @@ def child_tesseracts() -> list[int]:
 
 def test_gpu_out_of_memory_falls_back_to_cpu(monkeypatch, page):
     """Simulated: a GPU engine whose device runs out of memory finishes on the CPU."""
-    from bgocr_nb.batch import _Preprocessor
+    from bgocr_nb.batching import _Preprocessor
     from bgocr_nb.devices import Device, Selection
     from bgocr_nb.engine import Engine
 

@@ -16,7 +16,7 @@ from IPython.testing.globalipapp import get_ipython
 
 from bgocr_nb.devices import devices
 from bgocr_nb.inputs import expand_inputs, parse_lines
-from bgocr_nb.batch import BatchResult
+from bgocr_nb.batching import BatchResult
 from bgocr_nb.results import OcrResult
 
 LINES = ["The quick brown fox jumps", "over the lazy dog 12345"]

@@ -16,7 +16,7 @@ from bgocr_nb.devices import devices
 from bgocr_nb.engine import Engine
 from bgocr_nb.errors import DeviceError, InputError
 from bgocr_nb.filters import FILTERS
-from bgocr_nb.batch import TqdmProgress
+from bgocr_nb.batching import TqdmProgress
 from bgocr_nb.widgets import BatchProgress, Studio
 
 LINES = ["The quick brown fox jumps", "over the lazy dog 12345", "Background removal works"]

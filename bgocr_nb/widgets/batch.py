@@ -1,4 +1,4 @@
-"""A notebook progress panel for batches: implements :class:`bgocr_nb.batch.Progress`."""
+"""A notebook progress panel for batches: implements :class:`bgocr_nb.batching.Progress`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import ipywidgets as widgets
 from ..display import RECORDS_HEAD, record_row
 
 if TYPE_CHECKING:
-    from ..batch import BatchResult
+    from ..batching import BatchResult
 
 __all__ = ["BatchProgress"]
 
@@ -113,7 +113,7 @@ class BatchProgress(widgets.VBox):
 
     # -- running --------------------------------------------------------------
     def run(self, inputs: Any, *, background: bool = True, **options: Any) -> None:
-        """Run :func:`bgocr_nb.batch.batch` on ``inputs`` with this panel as its progress.
+        """Run :func:`bgocr_nb.batching.batch` on ``inputs`` with this panel as its progress.
 
         Parameters
         ----------
@@ -122,9 +122,9 @@ class BatchProgress(widgets.VBox):
             Run in a thread (default), so the notebook stays responsive and
             Cancel works; :attr:`result` is set at the end (see :meth:`wait`).
         **options
-            Passed to :func:`~bgocr_nb.batch.batch` (device, filters, out, ...).
+            Passed to :func:`~bgocr_nb.batching.batch` (device, filters, out, ...).
         """
-        from ..batch import batch
+        from ..batching import batch
 
         if self.thread is not None and self.thread.is_alive():
             raise RuntimeError("A batch is already running in this panel; cancel or wait.")
