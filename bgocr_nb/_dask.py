@@ -14,8 +14,8 @@ from typing import Any
 def ocr_source(source: str, options: dict, skip: frozenset, words: bool, threshold: float,
                renderers: tuple[str, ...], save_to: Any = None) -> list[tuple[dict, dict]]:
     """Recognise the pages of ``source`` not in ``skip`` (runs on a worker)."""
-    from .batching import _loaded_pages, _page_record
-    from .engine import Engine
+    from .batching import _page_record
+    from .engine import Engine, timed
     from .errors import BgocrError
     from .io import describe
     from .results import failure_record
@@ -25,9 +25,9 @@ def ocr_source(source: str, options: dict, skip: frozenset, words: bool, thresho
     except BgocrError as exc:
         return [(failure_record(describe(source), None, exc), {})]
     out = []
-    for page, error, load_s in _loaded_pages(engine, source):
-        if error is not None:
-            out.append((failure_record(describe(source), None, error), {}))
+    for page, load_s in timed(engine.pages(source)):
+        if page.error is not None:
+            out.append((failure_record(page.source, page.index, page.error), {}))
         elif page.index not in skip:
             try:
                 pre = engine.preprocess(page.image)

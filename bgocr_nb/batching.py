@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
 from .devices import CPU, Selection
-from .engine import Engine
+from .engine import Engine, timed
 from .errors import BgocrError
 from .inputs import expand_inputs
-from .io import MAX_PIXELS, Page, describe
+from .io import MAX_PIXELS, Page
 from .pipeline import Preprocessed
 from .results import LOW_CONFIDENCE, failure_record
 
@@ -343,21 +343,6 @@ def _page_record(engine: Engine, page: Page, pre: Preprocessed, load_s: float,
     return record, result.files
 
 
-def _loaded_pages(engine: Engine, source: str) -> Iterator[tuple[Page | None, Any, float]]:
-    """(page, None, load seconds) for each page, or (None, error, 0) once it fails."""
-    pages = engine.pages(source)
-    while True:
-        t0 = time.perf_counter()
-        try:
-            page = next(pages)
-        except StopIteration:
-            return
-        except BgocrError as exc:
-            yield None, exc, 0.0
-            return
-        yield page, None, time.perf_counter() - t0
-
-
 def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str = "eng",
           psm: int = 3, variables: dict[str, str] | None = None, dpi: float = 300,
           max_pixels: int = MAX_PIXELS, out: str | os.PathLike | None = None,
@@ -484,12 +469,11 @@ def _run_local(engine: Engine, sources: list[str], folder: OutputFolder | None,
         try:
             done_in_chunk = 0
             for source in sources:
-                name = describe(source)
-                for page, error, load_s in _loaded_pages(engine, source):
+                for page, load_s in timed(engine.pages(source)):
                     if stop.is_set():
                         return
-                    if error is not None:
-                        put(("failed", failure_record(name, None, error)))
+                    if page.error is not None:
+                        put(("failed", failure_record(page.source, page.index, page.error)))
                         continue
                     if folder is not None and folder.done(page.source, page.index):
                         continue

@@ -105,27 +105,27 @@ class Engine:
                      "total": load_seconds + time.perf_counter() - start})
 
     def pages(self, source: Source) -> Iterator[Page]:
-        """The pages of one source, loaded with this engine's limits."""
-        return load_pages(source, dpi=self.dpi, max_pixels=self.max_pixels)
+        """The pages of one source, loaded with this engine's limits.
+
+        Never raises for bad input: a source that cannot be read at all gives one
+        Page with ``index`` None and ``error`` set; a corrupt page of a multi-page
+        file gives a Page with ``error`` set, and the other pages follow.
+        """
+        try:
+            yield from load_pages(source, dpi=self.dpi, max_pixels=self.max_pixels)
+        except BgocrError as exc:
+            yield Page(None, describe(source), None, exc)
 
     def iter_results(self, source: Source) -> Iterator[OcrResult | PageFailure]:
         """Recognise every page of ``source``; a failing page becomes a PageFailure."""
-        pages = self.pages(source)
-        index = 0
-        while True:
-            t0 = time.perf_counter()
+        for page, load_s in timed(self.pages(source)):
+            if page.error is not None:
+                yield PageFailure(page.source, page.index, page.error)
+                continue
             try:
-                page = next(pages)
-            except StopIteration:
-                return
-            except BgocrError as exc:  # the source (or this page of it) cannot be read
-                yield PageFailure(describe(source), index if index else None, exc)
-                return
-            try:
-                yield self.recognize(page, load_seconds=time.perf_counter() - t0)
+                yield self.recognize(page, load_seconds=load_s)
             except BgocrError as exc:
                 yield PageFailure(page.source, page.index, exc)
-            index += 1
 
     def ocr(self, source: Source) -> OcrResult | ResultSet:
         """Recognise ``source``: an :class:`OcrResult` for one page, else a :class:`ResultSet`.
@@ -146,6 +146,17 @@ class Engine:
             raise only.exception
         return results
 
+
+
+def timed(items: Iterator[Any]) -> Iterator[tuple[Any, float]]:
+    """Each item of ``items`` with the seconds it took to produce."""
+    while True:
+        t0 = time.perf_counter()
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        yield item, time.perf_counter() - t0
 
 
 def ocr(source: Source, *, device: DeviceSpec = "auto", filters: str = "auto",

@@ -18,7 +18,7 @@ from typing import Any, Iterator, Union
 
 import numpy as np
 
-from .errors import ArgumentError, InputError, MissingDependencyError
+from .errors import ArgumentError, BgocrError, InputError, MissingDependencyError
 
 Source = Union[str, os.PathLike, bytes, np.ndarray, Any]
 
@@ -39,13 +39,21 @@ class Page:
         uint8, (H, W) gray or (H, W, 3) RGB.
     source : str
         Where it came from (a path, URL or ``"<array>"``).
-    index : int
-        0-based page number within the source.
+    index : int or None
+        0-based page number within the source (None when the whole source failed).
+    error : BgocrError or None
+        Why this page could not be read (``image`` is then None): a corrupt
+        frame of a multi-page file whose other pages still load.
     """
 
-    image: np.ndarray
+    image: np.ndarray | None
     source: str
-    index: int = 0
+    index: int | None = 0
+    error: BgocrError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 def describe(source: Source) -> str:
@@ -59,7 +67,8 @@ def describe(source: Source) -> str:
     return f"<{type(source).__name__}>"
 
 
-def _read_url(url: str, *, timeout: float, max_bytes: int) -> bytes:
+def _read_url(url: str, *, timeout: float, max_bytes: int,
+              protocols: tuple[str, ...] = CLOUD_PROTOCOLS) -> bytes:
     scheme = url.split("://", 1)[0].lower()
     if scheme in ("http", "https"):
         req = urllib.request.Request(url, headers={"User-Agent": "bgocr-nb"})
@@ -71,7 +80,7 @@ def _read_url(url: str, *, timeout: float, max_bytes: int) -> bytes:
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise InputError(f"{url}: cannot download ({reason}).") from None
-    elif scheme in CLOUD_PROTOCOLS:
+    elif scheme in protocols:
         try:
             import fsspec
         except ImportError:
@@ -87,8 +96,8 @@ def _read_url(url: str, *, timeout: float, max_bytes: int) -> bytes:
         except Exception as exc:  # each backend raises its own types
             raise InputError(f"{url}: cannot read ({type(exc).__name__}: {exc}).") from None
     else:
-        raise ArgumentError(f"{url}: only http(s) and {', '.join(CLOUD_PROTOCOLS)} URLs "
-                            "are read; give local files as plain paths.")
+        raise ArgumentError(f"{url}: only http(s) and {', '.join(protocols)} URLs are read; "
+                            "give local files as plain paths.")
     if len(data) > max_bytes:
         raise InputError(f"{url}: larger than the {max_bytes // 2**20} MiB download limit.")
     return data
@@ -116,7 +125,7 @@ def _from_pil(img: Any, name: str, index: int) -> Page:
 
 
 def _pages_from_image_bytes(data: bytes, name: str, max_pixels: int) -> Iterator[Page]:
-    from PIL import Image, ImageSequence, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     old = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = max_pixels
@@ -131,27 +140,29 @@ def _pages_from_image_bytes(data: bytes, name: str, max_pixels: int) -> Iterator
         except Exception as exc:  # a decoder meeting malformed data may raise anything
             raise InputError(f"{name}: the image header is corrupt ({exc}).") from None
         with img:
-            frames = ImageSequence.Iterator(img)
-            index = 0
-            while True:
+            try:
+                count = int(getattr(img, "n_frames", 1))
+            except Exception:  # a broken frame chain: read what comes before it
+                count = 1
+            for index in range(count):
                 try:
-                    frame = next(frames)
-                    w, h = frame.size
+                    img.seek(index)
+                    w, h = img.size
                     if w * h > max_pixels:
                         raise InputError(_bomb(name, f"{w}x{h} pixels", max_pixels))
-                    frame.load()
-                    page = _from_pil(frame, name, index)
-                except StopIteration:
-                    return
-                except InputError:
-                    raise
+                    img.load()
+                    page = _from_pil(img, name, index)
+                    if page.image.size == 0:
+                        raise InputError(f"{name}: page {index + 1} has no pixels.")
                 except Exception as exc:  # malformed data: decoders raise many types
-                    raise InputError(f"{name}: page {index + 1} is corrupt or truncated "
-                                     f"({type(exc).__name__}: {exc}).") from None
-                if page.image.size == 0:
-                    raise InputError(f"{name}: page {index + 1} has no pixels.")
+                    if not isinstance(exc, InputError):
+                        exc = InputError(f"{name}: page {index + 1} of {count} is corrupt or "
+                                         f"truncated ({type(exc).__name__}: {exc}).")
+                    if count == 1:
+                        raise exc from None
+                    yield Page(None, name, index, exc)  # the other pages may still load
+                    continue
                 yield page
-                index += 1
     finally:
         Image.MAX_IMAGE_PIXELS = old
 
@@ -186,12 +197,15 @@ def _pages_from_pdf(data: bytes, name: str, dpi: float, max_pixels: int,
                     raise InputError(_bomb(name, f"page {index + 1} at {dpi:g} dpi", max_pixels))
                 bitmap = page.render(scale=scale, grayscale=False)
                 image = np.array(bitmap.to_pil().convert("RGB"))
-            except InputError:
-                raise
+                if image.size == 0:
+                    raise InputError(f"{name}: page {index + 1} is empty.")
+            except InputError as exc:
+                yield Page(None, name, index, exc)
+                continue
             except Exception as exc:
-                raise InputError(f"{name}: page {index + 1} cannot be rendered ({exc}).") from None
-            if image.size == 0:
-                raise InputError(f"{name}: page {index + 1} is empty.")
+                yield Page(None, name, index,
+                           InputError(f"{name}: page {index + 1} cannot be rendered ({exc})."))
+                continue
             yield Page(image, name, index)
     finally:
         pdf.close()
@@ -199,7 +213,8 @@ def _pages_from_pdf(data: bytes, name: str, dpi: float, max_pixels: int,
 
 def load_pages(source: Source, *, dpi: float = 300, max_pixels: int = MAX_PIXELS,
                password: str | None = None, timeout: float = URL_TIMEOUT,
-               max_bytes: int = MAX_DOWNLOAD) -> Iterator[Page]:
+               max_bytes: int = MAX_DOWNLOAD,
+               protocols: tuple[str, ...] = CLOUD_PROTOCOLS) -> Iterator[Page]:
     """Yield every page of ``source``.
 
     Parameters
@@ -216,6 +231,15 @@ def load_pages(source: Source, *, dpi: float = 300, max_pixels: int = MAX_PIXELS
         For encrypted PDFs.
     timeout, max_bytes :
         Limits on one URL download.
+    protocols : tuple of str
+        fsspec protocols that URLs may use besides http(s) (default: the cloud
+        stores s3, gs, az ...); ``file://`` and others must be enabled here.
+
+    Yields
+    ------
+    Page
+        One per page; a corrupt page of a multi-page file comes as a Page whose
+        ``error`` says what is wrong, and the pages after it still follow.
 
     Raises
     ------
@@ -235,7 +259,7 @@ def load_pages(source: Source, *, dpi: float = 300, max_pixels: int = MAX_PIXELS
     elif isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
         if "://" in text:
-            data = _read_url(text, timeout=timeout, max_bytes=max_bytes)
+            data = _read_url(text, timeout=timeout, max_bytes=max_bytes, protocols=protocols)
             is_pdf = data[:5] == b"%PDF-"
         else:
             data = _read_file(Path(text))
@@ -288,5 +312,7 @@ def _check_array(array: np.ndarray, name: str) -> np.ndarray:
 def load_image(source: Source, **kwargs: Any) -> np.ndarray:
     """The first page of ``source`` as a uint8 array (see :func:`load_pages`)."""
     for page in load_pages(source, **kwargs):
+        if page.error is not None:
+            raise page.error
         return page.image
     raise InputError(f"{describe(source)}: holds no pages.")

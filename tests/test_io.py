@@ -118,3 +118,47 @@ def test_urls(server, page):
         load_image(f"{server}/nope.png")
     with pytest.raises(InputError, match="download limit"):
         load_image(f"{server}/page.png", max_bytes=100)
+
+
+def test_corrupt_middle_page_of_tiff_keeps_the_others(tmp_path, page):
+    frames = [Image.fromarray(page), Image.fromarray(255 - page), Image.fromarray(page[::-1])]
+    frames[0].save(tmp_path / "three.tif", save_all=True, append_images=frames[1:],
+                   compression="tiff_deflate")
+    data = bytearray((tmp_path / "three.tif").read_bytes())
+    # find the second frame's compressed strip and overwrite it with garbage
+    img = Image.open(tmp_path / "three.tif")
+    img.seek(1)
+    offset = img.tag_v2[273][0]
+    data[offset: offset + 200] = bytes(range(200))
+    (tmp_path / "bad.tif").write_bytes(bytes(data))
+    pages = list(load_pages(tmp_path / "bad.tif"))
+    assert [p.index for p in pages] == [0, 1, 2]
+    assert pages[0].ok and pages[2].ok and not pages[1].ok
+    assert "page 2 of 3 is corrupt" in str(pages[1].error)
+    assert np.array_equal(pages[2].image, page[::-1])
+
+
+def test_fsspec_protocols_must_be_enabled(page):
+    import fsspec
+
+    buf = io.BytesIO()
+    Image.fromarray(page).save(buf, format="PNG")
+    with fsspec.open("memory://scans/p.png", "wb") as fh:
+        fh.write(buf.getvalue())
+    with pytest.raises(ArgumentError, match="only http"):
+        load_image("memory://scans/p.png")
+    assert load_image("memory://scans/p.png", protocols=("memory",)).shape == page.shape
+
+
+def test_url_timeout(page):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts, never answers
+    try:
+        port = listener.getsockname()[1]
+        with pytest.raises(InputError, match="cannot download"):
+            load_image(f"http://127.0.0.1:{port}/p.png", timeout=0.5)
+    finally:
+        listener.close()

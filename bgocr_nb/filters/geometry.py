@@ -30,8 +30,8 @@ def border_mask(image: Any, *, darkness: float = 96.0) -> Any:
     bottom = xp.cumprod(dark[::-1, :], axis=0)[::-1, :]
     mask = (left | right | top | bottom).astype(bool)
     if factor > 1:
-        mask = xp.repeat(xp.repeat(mask, factor, axis=0), factor, axis=1)
         h, w = image.shape
+        mask = xp.repeat(xp.repeat(mask, factor, axis=0), factor, axis=1)[:h, :w]
         mask = xp.pad(mask, ((0, h - mask.shape[0]), (0, w - mask.shape[1])), mode="edge")
     return mask
 

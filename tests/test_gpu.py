@@ -1,0 +1,56 @@
+"""The real GPU path with CuPy: runs only where a CUDA GPU is usable (skips elsewhere)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bgocr_nb import synth
+from bgocr_nb.devices import devices
+from bgocr_nb.pipeline import Pipeline
+
+DEVICES = devices()
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not DEVICES.gpus, reason=f"no usable GPU: {DEVICES.gpu_unavailable_reason}"),
+]
+
+
+@pytest.mark.parametrize("kind", ["clean", "shadow", "photo", "skew", "inverted", "noise",
+                                  "border", "low_contrast"])
+@pytest.mark.parametrize("spec", ["auto", "background,deskew,contrast",
+                                  "denoise,background(radius=30),binarize(method=sauvola)"])
+def test_gpu_matches_cpu(kind, spec):
+    page = synth.make_page(kind, seed=5)
+    cpu = Pipeline(spec).run(page.image, device="cpu")
+    gpu = Pipeline(spec).run(page.image, device="gpu:0")
+    assert gpu.device.id == "gpu:0"
+    assert [s.name for s in cpu.steps if s.applied] == [s.name for s in gpu.steps if s.applied]
+    assert abs(cpu.angle - gpu.angle) < 0.1
+    assert cpu.image.shape == gpu.image.shape
+    diff = np.abs(cpu.image.astype(int) - gpu.image)
+    assert diff.mean() < 2.0 and (diff > 64).mean() < 0.01
+
+
+def test_gpu_ocr_end_to_end():
+    import bgocr_nb
+
+    r = bgocr_nb.ocr(bgocr_nb.sample_path("memo_shadow.png"), device="gpu")
+    assert r.device.startswith("gpu:")
+    assert bgocr_nb.cer(r.text, bgocr_nb.sample_text("memo_shadow.png")) < 0.05
+
+
+def test_gpu_index_out_of_range():
+    from bgocr_nb.errors import DeviceError
+
+    with pytest.raises(DeviceError, match="does not exist"):
+        Pipeline("auto").run(np.zeros((8, 8), np.uint8), device=len(DEVICES.gpus) + 3)
+
+
+def test_batch_on_gpu(tmp_path):
+    import bgocr_nb
+
+    result = bgocr_nb.batch(bgocr_nb.sample_path("pages_2.tif"), device="gpu:0",
+                            out=tmp_path, progress=False)
+    assert result.summary()["ok"] == 2
+    assert all(r["device"] == "gpu:0" for r in result.records)
