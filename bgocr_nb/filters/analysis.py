@@ -15,6 +15,14 @@ from .color import paper_level
 from .denoise import noise_sigma
 
 
+def _ink(image: Any, max_side: int = 2000) -> tuple[np.ndarray, int]:
+    """Host boolean ink mask of a copy at most ``max_side`` pixels, and its shrink factor."""
+    ops = ops_for(image)
+    factor = max(1, math.ceil(max(image.shape) / max_side))
+    flat = background.remove(ops.downscale(image, factor))
+    return ops.to_host(flat < min(otsu_threshold(flat), 200.0)), factor
+
+
 def text_height(image: Any) -> float | None:
     """Median height in pixels of the ink blobs (glyphs) of a dark-on-light page.
 
@@ -22,12 +30,8 @@ def text_height(image: Any) -> float | None:
     """
     import cv2
 
-    ops = ops_for(image)
-    factor = max(1, math.ceil(max(image.shape) / 2000))
-    small = ops.downscale(image, factor)
-    flat = background.remove(small)
-    ink = ops.to_host(flat < min(otsu_threshold(flat), 200.0)).astype(np.uint8)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    ink, factor = _ink(image)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     if n < 2:
         return None
     h = stats[1:, cv2.CC_STAT_HEIGHT].astype(float)
@@ -38,6 +42,22 @@ def text_height(image: Any) -> float | None:
     if glyph.sum() < 10:
         return None
     return float(np.median(h[glyph])) * factor
+
+
+def line_height(image: Any) -> float | None:
+    """Median height in pixels of the text lines of a straight page.
+
+    Lines are the runs of rows that hold ink; their height is about the font's
+    em in any script (glyph heights are not: Latin x-height is half of it). None
+    when fewer than two lines are found.
+    """
+    ink, factor = _ink(image)
+    profile = ink.sum(axis=1)
+    rows = profile > max(1.0, 0.02 * float(profile.max(initial=0)))
+    edges = np.diff(np.r_[0, rows.astype(np.int8), 0])
+    starts, stops = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    heights = (stops - starts)[(stops - starts) >= 2]
+    return float(np.median(heights)) * factor if heights.size >= 2 else None
 
 
 @dataclass

@@ -15,7 +15,7 @@ from . import background as _background
 from . import contrast as _contrast
 from . import deskew as _deskew
 from . import geometry
-from .analysis import measure
+from .analysis import line_height, measure
 from .color import invert as _invert, paper_level
 from .denoise import denoise as _denoise
 
@@ -28,8 +28,8 @@ UNEVEN = 0.10           # paper field varies by more than 10 %
 DIM_PAPER = 235.0       # paper darker than this (gray, coloured) is normalised
 FAINT_INK = 60.0        # darkest ink lighter than this gets a contrast stretch
 MIN_SKEW = 0.3          # degrees; Tesseract copes with less
-SMALL_TEXT = 15.0       # glyph height in pixels below which Tesseract suffers
-TARGET_TEXT = 24.0      # glyph height we enlarge small text to
+SMALL_LINES = 15.0      # text line height (about the em) in pixels below which Tesseract misreads
+TARGET_LINES = 21.0     # line height small text is enlarged to
 
 
 def auto(image: Any, *, invert: bool = True, border: bool = True, denoise: bool = True,
@@ -107,12 +107,13 @@ def auto(image: Any, *, invert: bool = True, border: bool = True, denoise: bool 
             note("contrast", False, f"ink already dark ({black:.0f}) on clean paper")
 
     if upscale:
-        h = stats.text_height
-        if h and h < SMALL_TEXT:
-            factor = round(min(4.0, TARGET_TEXT / h), 2)
+        height = line_height(image)
+        if height and height < SMALL_LINES:
+            factor = round(min(3.0, TARGET_LINES / height), 2)
             image = geometry.upscale(image, factor=factor)
-            note("upscale", True, f"small text: glyphs {h:.0f} px tall", factor=factor)
+            note("upscale", True, f"small text: lines {height:.0f} px high", factor=factor)
         else:
-            note("upscale", False, "text size is fine" if h else "no text size measured")
+            note("upscale", False, f"lines {height:.0f} px high" if height
+                 else "no text lines measured")
 
     return image, {"steps": steps, "angle": angle}

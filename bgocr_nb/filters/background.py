@@ -90,12 +90,15 @@ def remove(image: Any, *, radius: float | None = None, floor: float = 0.2) -> An
     small, factor, size = _paper_field(image, radius)
     ops = ops_for(image)
     xp = ops.xp
-    out = xp.clip(image * (255.0 / xp.maximum(_full_size(small, image.shape, factor), 1.0)),
-                  0.0, 255.0)
+    field = xp.maximum(_full_size(small, image.shape, factor), 1.0)
+    out = xp.divide(image, field, dtype=xp.float32)
+    xp.multiply(out, 255.0, out=out)
+    xp.clip(out, 0.0, 255.0, out=out)
     if floor > 0:
         bright = float(xp.percentile(small, 98.0))
         void = small < floor * bright
         if bool(void.any()):  # grow it over the blurred rim of the dark region
             void = ops.maximum(void.astype(xp.float32), size)
-            out = xp.where(_full_size(void, image.shape, factor) > 0.5, 255.0, out)
-    return out.astype(xp.float32)
+            out = xp.where(_full_size(void, image.shape, factor) > 0.5,
+                           xp.float32(255.0), out)
+    return out
