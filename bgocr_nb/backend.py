@@ -29,12 +29,17 @@ class Ops:
     xp: Any = np
 
     def asarray(self, image: Any) -> Any:
-        """Move ``image`` (host or device) into this backend as float32."""
-        return self.xp.asarray(image, dtype=self.xp.float32)
+        """Move ``image`` (host or device) into this backend, keeping its dtype."""
+        return self.xp.asarray(image)
 
     def to_host(self, image: Any) -> np.ndarray:
         """Copy ``image`` back to a NumPy array."""
         return np.asarray(image)
+
+    def to_uint8(self, image: Any) -> np.ndarray:
+        """Round a [0, 255] float image to uint8 (on the device) and copy it to the host."""
+        xp = self.xp
+        return self.to_host(xp.clip(image + 0.5, 0, 255).astype(xp.uint8))
 
     # Each of these takes and returns a float32 image of values in [0, 255].
     def resize(self, image: Any, shape: tuple[int, int]) -> Any:  # bilinear
@@ -129,6 +134,9 @@ class CvOps(Ops):
 
     def box_mean(self, image, size):
         return self.cv2.blur(image, (_odd(size),) * 2, borderType=self.cv2.BORDER_REFLECT)
+
+    def to_uint8(self, image):
+        return self.cv2.convertScaleAbs(image)  # rounds and saturates (inputs are >= 0)
 
     def downscale(self, image, factor):
         h, w = image.shape

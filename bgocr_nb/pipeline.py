@@ -212,7 +212,7 @@ class Pipeline:
                 records.append(StepRecord(step.filter.name, params=dict(step.params),
                                           seconds=seconds))
             angle = info.get("angle", angle)
-        host = np.clip(ops.to_host(page) + 0.5, 0, 255).astype(np.uint8)
+        host = ops.to_uint8(page)
         return Preprocessed(host, records, float(angle), selection.device,
                             time.perf_counter() - start)
 
