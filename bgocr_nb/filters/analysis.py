@@ -10,7 +10,7 @@ import numpy as np
 
 from ..backend import ops_for
 from . import background
-from .binarize import otsu_threshold
+from .binarize import hist_percentile, histogram, otsu_from_histogram, otsu_threshold
 from .color import paper_level
 from .denoise import noise_sigma
 
@@ -58,6 +58,30 @@ def line_height(image: Any) -> float | None:
     starts, stops = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
     heights = (stops - starts)[(stops - starts) >= 2]
     return float(np.median(heights)) * factor if heights.size >= 2 else None
+
+
+def faint_marks(image: Any) -> float:
+    """Fraction of the page covered by faint marks away from the text.
+
+    Faint means between the ink and the paper levels; away means more than two
+    pixels from any ink, which leaves out the soft edges of the strokes. What is
+    left is show-through from the other side, pencil, faint stains.
+    """
+    ops = ops_for(image)
+    xp = ops.xp
+    factor = max(1, math.ceil(max(image.shape) / 2000))
+    small = ops.downscale(image, factor)
+    hist = histogram(small)
+    t = otsu_from_histogram(hist)
+    below, above = hist.copy(), hist.copy()
+    below[int(t):], above[: int(t)] = 0, 0
+    if not below.sum() or not above.sum():
+        return 0.0
+    ink, paper = hist_percentile(below, 50.0), hist_percentile(above, 50.0)
+    span = paper - ink
+    faint = (small > ink + 0.5 * span) & (small < paper - 0.12 * span)
+    near_ink = ops.maximum((small < t).astype(xp.float32), 5) > 0
+    return float((faint & ~near_ink).mean())
 
 
 @dataclass

@@ -15,7 +15,7 @@ from . import background as _background
 from . import contrast as _contrast
 from . import deskew as _deskew
 from . import geometry
-from .analysis import line_height, measure
+from .analysis import faint_marks, line_height, measure
 from .color import invert as _invert, paper_level
 from .denoise import denoise as _denoise
 
@@ -23,10 +23,13 @@ from .denoise import denoise as _denoise
 DARK_PAPER = 110.0      # below: light text on a dark ground
 BORDER_DARKNESS = 64.0  # scanner borders are near black
 BORDER_AREA = 0.005     # fraction of the page
-NOISE_SIGMA = 8.0       # gray levels; median filtering helps above this
+NOISE_SIGMA = 8.0       # gray levels; smoothing helps above this
+DENOISE_SIGMA = 0.7     # pixels: smooths grain, keeps strokes
 UNEVEN = 0.10           # paper field varies by more than 10 %
 DIM_PAPER = 235.0       # paper darker than this (gray, coloured) is normalised
 FAINT_INK = 60.0        # darkest ink lighter than this gets a contrast stretch
+FAINT_MARKS = 0.03      # show-through: faint marks away from the ink cover this much
+MARKS_WHITE = 0.5       # ... and are whitened from halfway between ink and paper
 MIN_SKEW = 0.3          # degrees; Tesseract copes with less
 SMALL_LINES = 15.0      # text line height (about the em) in pixels below which Tesseract misreads
 TARGET_LINES = 21.0     # line height small text is enlarged to
@@ -60,9 +63,10 @@ def auto(image: Any, *, invert: bool = True, border: bool = True, denoise: bool 
     stats = measure(image)
     if denoise:
         if stats.noise_sigma > NOISE_SIGMA:
-            image = _denoise(image, method="median", size=3)
+            # a light blur: a median filter breaks the thin strokes of small CJK text
+            image = _denoise(image, method="gaussian", sigma=DENOISE_SIGMA)
             note("denoise", True, f"noise sigma {stats.noise_sigma:.1f} > {NOISE_SIGMA:.0f}",
-                 method="median", size=3)
+                 method="gaussian", sigma=DENOISE_SIGMA)
         else:
             note("denoise", False, f"noise sigma {stats.noise_sigma:.1f}")
 
@@ -98,11 +102,15 @@ def auto(image: Any, *, invert: bool = True, border: bool = True, denoise: bool 
 
     if contrast:
         black, _ = _contrast.levels(image)
-        if black > FAINT_INK or normalised:
+        marks = faint_marks(image)
+        if marks > FAINT_MARKS:
+            image = _contrast.enhance(image, white=MARKS_WHITE)
+            note("contrast", True, f"faint marks away from the text cover {marks:.1%} "
+                 "(show-through, stains): whitened", white=MARKS_WHITE)
+        elif black > FAINT_INK or normalised:
             image = _contrast.enhance(image)
-            why = (f"faint ink: darkest level {black:.0f}" if black > FAINT_INK
-                   else "whiten what background removal left (show-through, stains)")
-            note("contrast", True, why)
+            note("contrast", True, f"faint ink: darkest level {black:.0f}" if black > FAINT_INK
+                 else "stretch the ink to black after background removal")
         else:
             note("contrast", False, f"ink already dark ({black:.0f}) on clean paper")
 
