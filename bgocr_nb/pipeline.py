@@ -185,6 +185,13 @@ class Pipeline:
     def __init__(self, spec: Union[str, Iterable[str], None] = "auto") -> None:
         self.steps = parse_spec(spec)
 
+    @classmethod
+    def from_steps(cls, steps: Iterable[Step]) -> "Pipeline":
+        """A pipeline of already parsed steps."""
+        pipeline = cls(None)
+        pipeline.steps = list(steps)
+        return pipeline
+
     @property
     def spec(self) -> str:
         return ",".join(str(s) for s in self.steps) or "none"

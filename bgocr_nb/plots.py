@@ -181,9 +181,7 @@ def plot_steps(image: Any, filters: Union[str, Iterable[str], None] = "auto", *,
     done: list[Step] = []
     for step in parse_spec(filters):
         if step.filter.name == "auto":
-            probe = Pipeline(None)
-            probe.steps = [*done, step]
-            records = probe.run(page, device=selection).steps
+            records = Pipeline.from_steps([*done, step]).run(page, device=selection).steps
             # auto leaves one record per candidate it may apply: the trailing ones
             enabled = sum(1 for name in step.filter.params if step.params.get(name, True))
             records = records[len(records) - enabled:]
@@ -195,9 +193,7 @@ def plot_steps(image: Any, filters: Union[str, Iterable[str], None] = "auto", *,
 
     panels = [("original", page)]
     for title, steps in stages:
-        pipeline = Pipeline(None)
-        pipeline.steps = steps
-        out = pipeline.run(page, device=selection)
+        out = Pipeline.from_steps(steps).run(page, device=selection)
         panels.append((f"{len(panels)}. {title}", out.image))
     if len(panels) == 1:
         panels[0] = ("original (no filter applied)", page)

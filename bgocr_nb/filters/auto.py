@@ -35,12 +35,13 @@ SMALL_LINES = 15.0      # text line height (about the em) in pixels below which 
 TARGET_LINES = 21.0     # line height small text is enlarged to
 
 
-def auto(image: Any, *, invert: bool = True, border: bool = True, denoise: bool = True,
-         background: bool = True, deskew: bool = True, contrast: bool = True,
+def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: bool = True,
+         border: bool = True, deskew: bool = True, contrast: bool = True,
          upscale: bool = True) -> tuple[Any, dict]:
     """Inspect a gray page and apply only the filters it needs.
 
-    Each keyword turns one candidate step off. Returns the image and
+    The candidates run in the order of the keywords, each decided on the page as
+    the earlier ones left it; each keyword turns one candidate off. Returns the image and
     ``{"steps": [...], "angle": float}``, where each step record is a dict with
     ``name``, ``applied``, ``reason`` and ``params``.
     """
