@@ -60,7 +60,8 @@ def result_html(result: "OcrResult") -> str:
     before = img_tag(result.original, "before") if result.original is not None else ""
     after = img_tag(result.image, "after")
     conf_text = "n/a" if math.isnan(conf) else f"{conf:.1f}"
-    return f"""<div class="bgocr-result">
+    # mathjax_ignore: JupyterLab would read "$286 ... $58" in the text as LaTeX
+    return f"""<div class="bgocr-result mathjax_ignore tex2jax_ignore">
 <b>{html.escape(result.source)}</b> page {result.page + 1} &middot; device <b>{result.device}</b>
 &middot; mean confidence <b>{conf_text}</b> &middot; deskew {result.angle:+.2f}&deg;
 &middot; {html.escape(timings)}
@@ -68,7 +69,7 @@ def result_html(result: "OcrResult") -> str:
 <div>{before}<div style="text-align:center">before</div></div>
 <div>{after}<div style="text-align:center">after</div></div></div>
 <details><summary>filters ({html.escape(result.filters)})</summary><ul>{applied}</ul></details>
-<div style="font-family:monospace;white-space:pre-wrap;border:1px solid #eee;padding:4px">
+<div style="font-family:monospace;white-space:pre-wrap;border:1px solid #eee;padding:4px">\
 {highlighted_text(result)}</div></div>"""
 
 
@@ -96,7 +97,8 @@ def records_html(records: list[dict], summary: dict, head: str = "") -> str:
     """A table of page records (as written by batches) under a one-line summary."""
     rows = "".join(record_row(rec) for rec in records[:500])
     more = f"<p>... and {len(records) - 500} more</p>" if len(records) > 500 else ""
-    return (f"<div><b>{summary['pages']} pages</b>: {summary['ok']} ok, {summary['failed']} "
+    return ('<div class="mathjax_ignore tex2jax_ignore">'
+            f"<b>{summary['pages']} pages</b>: {summary['ok']} ok, {summary['failed']} "
             f"failed, {summary['needs_review']} to review{'. ' + head if head else ''}"
             f"<table>{RECORDS_HEAD}{rows}</table>{more}</div>")
 

@@ -34,14 +34,15 @@ LANGUAGES = {"eng", "chi_sim"}
 
 # Text (or mime types) that must appear in each executed notebook's outputs.
 EXPECTED = {
-    "00_quickstart": ['class="bgocr-result"', "Installed Tesseract languages", "Tesseract 5",
+    "00_quickstart": ['class="bgocr-result', "Installed Tesseract languages", "Tesseract 5",
                       "CER with auto", "deskewed by", "Filter spec of the Studio: auto", WIDGET],
     "01_device_selection": ["auto picked:", "because:", "GPU unavailable reason:",
                             "best of 3 (ms)", "filters on "],
     "02_filter_effects": ["CER raw", "CER auto", "auto(deskew=false)", "unchanged: True",
                           "invert,background,contrast", "image/png", WIDGET],
     "03_batch_extraction": ["InputError", "08_broken.png", "pages per minute", "05_ghost.png",
-                            "0 pages run again", "pages to review", WIDGET],
+                            "0 pages run again", "page(s) to review: ['05_ghost.png']",
+                            "pages to review with a threshold of 96", WIDGET],
 }
 
 
