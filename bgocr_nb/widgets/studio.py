@@ -238,7 +238,7 @@ class Studio(widgets.VBox):
         pipeline = Pipeline(self.spec)
         if self._scale <= 1:
             return pipeline
-        steps = []
+        steps: list[Step] = []
         for step in pipeline.steps:
             if step.filter.name == "upscale":
                 continue
@@ -250,8 +250,7 @@ class Studio(widgets.VBox):
                     scaled = params[key] / self._scale
                     params[key] = max(3, round(scaled)) if isinstance(params[key], int) else scaled
             steps.append(Step(step.filter, params))
-        pipeline.steps = steps
-        return pipeline
+        return Pipeline.from_steps(steps)
 
     def _selection(self):
         return select_device(self.device.value, available=self._devices)
