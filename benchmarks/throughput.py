@@ -28,8 +28,8 @@ ours / c >= 3 (throughput ratios). Also:
 * with a GPU (``bgocr_nb.devices().gpus``): ours again on ``gpu:0``, and the
   preprocessing pages/s on the GPU versus the CPU (the records' timings).
 
-    python benchmarks/throughput.py --quick            # 8 pages, ~3 min on 2 cores
-    python benchmarks/throughput.py --memory --results # 40 pages + memory, ~15 min
+    python benchmarks/throughput.py --quick            # 8 pages, ~2.5 min on 2 cores
+    python benchmarks/throughput.py --memory --results # 40 pages + memory, ~10-15 min
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ def run_ours(pages: list[dict], folder: Path, out: Path, workers: int, device: s
                          progress=False)
     wall = time.perf_counter() - t0
     by_name = {Path(r["source"]).name: r for r in res.records}
-    texts, per_page, pre, steps, errors = [], [], [], [], []
+    texts, per_page, pre, load, steps, errors = [], [], [], [], [], []
     for p in pages:
         rec = by_name.get(p["name"])
         if rec is None or rec.get("error"):
@@ -210,15 +210,17 @@ def run_ours(pages: list[dict], folder: Path, out: Path, workers: int, device: s
             errors.append(p["name"] if rec is None else f"{p['name']}: {rec.get('error')}")
             per_page.append(None)
             pre.append(None)
+            load.append(None)
             steps.append("")
             continue
         t = rec.get("timings") or {}
         texts.append(rec.get("text") or "")
         per_page.append(t.get("ocr"))
         pre.append(t.get("preprocess"))
+        load.append(t.get("load"))
         steps.append(", ".join(rec.get("steps") or []))
     return {"wall": wall, "texts": texts, "ocr_s": per_page, "preprocess_s": pre,
-            "steps": steps, "errors": errors, "batch_seconds": res.seconds,
+            "load_s": load, "steps": steps, "errors": errors, "batch_seconds": res.seconds,
             "batch_pages_per_minute": res.pages_per_minute, "pages_run": res.pages_run,
             "device": device}
 
@@ -511,6 +513,17 @@ def report(pages, results, startup, mem, gpu_info, info, args, pdf_how, seconds)
                  "ratio is ours' pages/min over the method's):\n")
     lines.append(C.md_table(["", "method", "wall s", "pages/min", "s/page", "ours ÷ method",
                              "mean CER", "max CER", "notes"], table, "llrrrrrrl", digits=3))
+
+    if "ours" in ppm:
+        o = results["ours"]
+        parts = [f"ours per page (median; {w} pages at a time): load {median(o['load_s']):.3f} s,"
+                 f" preprocess {median(o['preprocess_s']):.3f} s, Tesseract "
+                 f"{median(o['ocr_s']):.3f} s (text + TSV)"]
+        if "a" in ppm:
+            parts.append(f"(a): Tesseract {median(results['a']['ocr_s']):.3f} s")
+        if "d" in ppm:
+            parts.append(f"(d): {median(results['d']['ocr_s']):.3f} s a page, one at a time")
+        lines.append("\n" + "; ".join(parts) + ".")
 
     checks = []
     for m, target in TARGETS.items():

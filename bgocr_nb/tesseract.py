@@ -217,8 +217,11 @@ def recognize(image: np.ndarray, *, lang: str = "eng", psm: int = 3,
     if dpi:
         config.append(f"--dpi {int(dpi)}")
     with tempfile.TemporaryDirectory(prefix="bgocr-") as tmp:
-        src = Path(tmp) / "page.png"
-        if not cv2.imwrite(str(src), image, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+        # uncompressed PNM: the cheapest format to write and for Tesseract to read
+        src = Path(tmp) / ("page.pgm" if image.ndim == 2 else "page.ppm")
+        if image.ndim == 3:
+            image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        if not cv2.imwrite(str(src), image):
             raise OcrError(f"Could not write a {image.shape} {image.dtype} page for Tesseract.")
         base = Path(tmp) / "out"
         try:
