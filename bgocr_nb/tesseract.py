@@ -3,13 +3,13 @@
 Everything Tesseract needs is checked here: the binary, the language packs, the
 options. Each page is recognised by a single Tesseract run that writes both the
 plain text and the word table (TSV). Tesseract runs single-threaded
-(``OMP_THREAD_LIMIT=1``): its OpenMP threads only slow a page down on small
-machines, and parallel pages scale better than threads (as OCRmyPDF does).
+(``OMP_THREAD_LIMIT=1`` is set in this process's environment unless the user set
+it): its OpenMP threads only slow a page down on small machines, and parallel
+pages scale better than threads (as OCRmyPDF does).
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import os
@@ -137,19 +137,6 @@ def parse_variables(items: list[str] | None) -> dict[str, str]:
     return check_variables(pairs)
 
 
-@contextlib.contextmanager
-def _single_threaded(threads: int):
-    old = os.environ.get("OMP_THREAD_LIMIT")
-    os.environ["OMP_THREAD_LIMIT"] = str(threads)
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("OMP_THREAD_LIMIT", None)
-        else:
-            os.environ["OMP_THREAD_LIMIT"] = old
-
-
 def _parse_tsv(tsv: str) -> list[Word]:
     words = []
     for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
@@ -180,7 +167,7 @@ RENDERERS = ("hocr", "pdf")
 
 def recognize(image: np.ndarray, *, lang: str = "eng", psm: int = 3,
               variables: dict[str, str] | None = None, dpi: int | None = None,
-              threads: int = 1, timeout: float = 0, renderers: tuple[str, ...] = ()
+              timeout: float = 0, renderers: tuple[str, ...] = ()
               ) -> Recognition:
     """Recognise one uint8 page: its text, its words, and optional renderer outputs.
 
@@ -196,8 +183,6 @@ def recognize(image: np.ndarray, *, lang: str = "eng", psm: int = 3,
         Extra ``-c`` variables (checked by :func:`check_variables`).
     dpi : int, optional
         Resolution to tell Tesseract (it guesses otherwise).
-    threads : int
-        OpenMP threads Tesseract may use.
     timeout : float
         Seconds before the run is stopped (0: no limit).
     renderers : tuple of {"hocr", "pdf"}
@@ -225,9 +210,11 @@ def recognize(image: np.ndarray, *, lang: str = "eng", psm: int = 3,
             raise OcrError(f"Could not write a {image.shape} {image.dtype} page for Tesseract.")
         base = Path(tmp) / "out"
         try:
-            with _single_threaded(threads):
-                pytesseract.pytesseract.run_tesseract(str(src), str(base), "txt", lang,
-                                                      config=" ".join(config), timeout=timeout)
+            # pytesseract starts Tesseract with os.environ itself: set it once (never
+            # unset it, which would race with other threads' runs); users may override
+            os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+            pytesseract.pytesseract.run_tesseract(str(src), str(base), "txt", lang,
+                                                  config=" ".join(config), timeout=timeout)
         except pytesseract.TesseractNotFoundError:
             version.cache_clear()
             raise MissingDependencyError(f"The `tesseract` program was not found. "
