@@ -11,7 +11,6 @@ import numpy as np
 from ..backend import ops_for
 from . import background
 from .binarize import hist_percentile, histogram, otsu_from_histogram, otsu_threshold
-from .color import paper_level
 from .denoise import noise_sigma
 
 
@@ -88,23 +87,22 @@ def faint_marks(image: Any) -> float:
 class PageStats:
     """What :func:`measure` finds out about a page (all in full-resolution pixels)."""
 
-    paper_level: float        #: dominant brightness, 0-255
-    noise_sigma: float        #: additive noise estimate, gray levels
-    unevenness: float         #: (brightest - darkest) / brightest of the paper field
-    paper_brightness: float   #: the paper field's bright level (98th percentile)
-    text_height: float | None  #: median glyph height
+    noise_sigma: float          #: additive noise estimate, gray levels
+    unevenness: float           #: (brightest - darkest) / brightest of the paper field
+    paper_brightness: float     #: the paper field's bright level (98th percentile)
+    text_height: float | None   #: median glyph height
+    radius: float | None        #: background window for this text (None: the default)
 
 
 def measure(image: Any) -> PageStats:
-    """Measure polarity, noise, background unevenness and text size of a gray page."""
+    """Measure noise, background unevenness and text size of a dark-on-light gray page."""
     ops = ops_for(image)
     xp = ops.xp
     height = text_height(image)
-    radius = max(8.0, 2.0 * height) if height else None
+    radius = max(8.0, 2.0 * height) if height else None  # wider than any glyph
     factor = max(1, math.ceil(max(image.shape) / 1200))
     field = background.estimate(ops.downscale(image, factor),
                                 radius=None if radius is None else radius / factor)
     lo, hi = (float(v) for v in xp.percentile(field, xp.asarray([2.0, 98.0])))
-    return PageStats(paper_level=paper_level(image), noise_sigma=noise_sigma(image),
-                     unevenness=(hi - lo) / max(hi, 1.0), paper_brightness=hi,
-                     text_height=height)
+    return PageStats(noise_sigma=noise_sigma(image), unevenness=(hi - lo) / max(hi, 1.0),
+                     paper_brightness=hi, text_height=height, radius=radius)

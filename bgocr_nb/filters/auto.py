@@ -73,7 +73,7 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
 
     normalised = False
     if background:
-        radius = max(8.0, 2.0 * stats.text_height) if stats.text_height else None
+        radius = stats.radius
         why = (f"paper varies by {stats.unevenness:.0%}, brightest {stats.paper_brightness:.0f}")
         if stats.unevenness > UNEVEN or stats.paper_brightness < DIM_PAPER:
             image = _background.remove(image, radius=radius)
