@@ -142,3 +142,26 @@ def test_missing_file_raises_and_corrupt_page_is_recorded(tmp_path, page):
     rs = bgocr_nb.ocr(tmp_path / "cut.tif", device="cpu")
     assert isinstance(rs, ResultSet) and rs[0].ok and not rs[-1].ok
     assert "Invoice" in rs[0].text and "corrupt" in rs[-1].error
+
+
+def test_temporary_files_are_private_and_removed(tmp_path, monkeypatch, page):
+    import os
+    import tempfile
+
+    from bgocr_nb.errors import OcrError
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    seen = []
+    real = tesseract.tempfile.TemporaryDirectory
+
+    def spy(*args, **kwargs):
+        tmp = real(*args, **kwargs)
+        seen.append(os.stat(tmp.name).st_mode & 0o777)
+        return tmp
+
+    monkeypatch.setattr(tesseract.tempfile, "TemporaryDirectory", spy)
+    tesseract.recognize(page)
+    with pytest.raises(OcrError, match="did not finish"):
+        tesseract.recognize(np.tile(page, (4, 2)), timeout=0.01)
+    assert seen == [0o700, 0o700]
+    assert list(tmp_path.iterdir()) == []
