@@ -162,3 +162,17 @@ def test_url_timeout(page):
             load_image(f"http://127.0.0.1:{port}/p.png", timeout=0.5)
     finally:
         listener.close()
+
+
+def test_truncated_jpeg_and_zero_page_pdf(tmp_path, page):
+    import pypdfium2 as pdfium
+
+    ok, jpg = cv2.imencode(".jpg", page)
+    (tmp_path / "cut.jpg").write_bytes(jpg.tobytes()[: len(jpg) // 3])
+    with pytest.raises(InputError, match="corrupt or truncated"):
+        load_image(tmp_path / "cut.jpg")
+    empty = pdfium.PdfDocument.new()
+    empty.save(str(tmp_path / "empty.pdf"))
+    # PDFium refuses a document without pages at opening; either way the user is told
+    with pytest.raises(InputError, match="no pages|cannot open the PDF"):
+        load_image(tmp_path / "empty.pdf")
