@@ -316,7 +316,7 @@ def report(rows: list[dict], gpus, gpu_reason, info, args, seconds) -> tuple[str
 
     ratios = [med(r["auto_cpu"]) / med(r["tess_auto"]) for r in rows]
     ratios_1t = [med(r["auto_cpu_1t"]) / med(r["tess_auto"]) for r in rows]
-    checks = [[f"preprocess (auto, CPU) / Tesseract, worst page", f"{100 * max(ratios):.1f} %",
+    checks = [["preprocess (auto, CPU) / Tesseract, worst page", f"{100 * max(ratios):.1f} %",
                f"< {100 * RATIO_TARGET:.0f} %", C.status(max(ratios) < RATIO_TARGET)],
               ["  same, all pages together",
                f"{100 * sum(med(r['auto_cpu']) for r in rows) / sum(med(r['tess_auto']) for r in rows):.1f} %",
@@ -325,7 +325,7 @@ def report(rows: list[dict], gpus, gpu_reason, info, args, seconds) -> tuple[str
                f"< {100 * RATIO_TARGET:.0f} %", C.status(max(ratios_1t) < RATIO_TARGET)]]
     if gpus:
         sp = [med(r["auto_cpu"]) / med(r["auto_gpu"]) for r in rows]
-        checks.append([f"GPU speed-up over CPU (auto), worst page", f"{min(sp):.1f}x",
+        checks.append(["GPU speed-up over CPU (auto), worst page", f"{min(sp):.1f}x",
                        f">= {GPU_TARGET:.0f}x", C.status(min(sp) >= GPU_TARGET)])
     lines.append("\nTargets:\n")
     lines.append(C.md_table(["check", "value", "target", ""], checks, "lrrl"))

@@ -311,7 +311,7 @@ class _Preprocessor:
         self.selection = engine.selection
 
     def __call__(self, image: Any) -> Preprocessed:
-        for attempt in range(2):
+        for _ in range(2):
             try:
                 return self.engine.pipeline.run(image, device=self.selection)
             except Exception as exc:

@@ -478,9 +478,9 @@ def shadow(img: np.ndarray, rng: np.random.Generator, *, depth: float | None = N
     yy, xx = _grid(img.shape)
     edge = str(rng.choice(["left", "right", "top", "bottom"]))
     if edge in ("left", "right"):
-        u, v, span, along = (xx if edge == "left" else (w - 1 - xx)), yy / max(h - 1, 1), w, h
+        u, v, span = (xx if edge == "left" else (w - 1 - xx)), yy / max(h - 1, 1), w
     else:
-        u, v, span, along = (yy if edge == "top" else (h - 1 - yy)), xx / max(w - 1, 1), h, w
+        u, v, span = (yy if edge == "top" else (h - 1 - yy)), xx / max(w - 1, 1), h
     amp = rng.uniform(0.02, 0.06) * span
     tilt = rng.uniform(-0.25, 0.25) * span
     b = coverage * span + amp * np.sin(2 * np.pi * rng.uniform(0.5, 1.5) * v + rng.uniform(0, 2 * np.pi)) \

@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 
 from bgocr_nb.devices import devices
-from bgocr_nb.engine import Engine
 from bgocr_nb.errors import DeviceError, InputError
 from bgocr_nb.filters import FILTERS
 from bgocr_nb.batching import TqdmProgress
