@@ -8,9 +8,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-kor \
 	fonts-dejavu-core fonts-noto-cjk
 TEST_APT_PACKAGES := chromium
+BENCH_APT_PACKAGES := ocrmypdf unpaper
 SAMPLE := memo_shadow.png
 
-.PHONY: demo test system system-test venv bench clean
+.PHONY: demo test system system-test system-bench venv bench clean
 
 demo: system venv
 	$(VENV)/bin/bgocr "$$($(PY) -c 'import bgocr_nb; print(bgocr_nb.sample_path("$(SAMPLE)"))')"
@@ -18,22 +19,24 @@ demo: system venv
 test: system system-test venv
 	$(PY) -m pytest
 
-system:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	$(PYTHON) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
+# apt-get install the packages in $(1) that are not installed yet
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-		echo "Installing $$missing"; \
+		echo "Installing" $$missing; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+system:
+	$(call apt_install,$(APT_PACKAGES) $(shell $(PYTHON) -c "import ensurepip" 2>/dev/null || echo python3-venv))
 
 system-test:
-	@missing=$$(for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "Installing $$missing"; \
-		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	$(call apt_install,$(TEST_APT_PACKAGES))
+
+system-bench:
+	$(call apt_install,$(BENCH_APT_PACKAGES))
 
 $(VENV)/.installed: pyproject.toml
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
@@ -43,9 +46,10 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-bench: system venv
+bench: system system-bench venv
 	$(PY) benchmarks/quality.py --results
 	$(PY) benchmarks/speed.py --results
+	$(PY) benchmarks/throughput.py --memory --results
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache test-output
