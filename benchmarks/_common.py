@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 import platform
 import re
@@ -185,3 +186,39 @@ def ocr_text(image, **kwargs) -> str:
 
     result = tesseract.recognize(image, **kwargs)
     return result.text if hasattr(result, "text") else result[0]
+
+
+@functools.lru_cache(maxsize=None)
+def fill_text(lang: str, start: int, font_pt: float, width: int, height: int,
+              dpi: int) -> str:
+    """Built-in paragraphs, cycled from ``start``, then whole words of the next one, so
+    that the rendered text is as tall as ``height`` (no taller)."""
+    from bgocr_nb.synth import builtin_paragraphs, render_page_with_text
+
+    pars = builtin_paragraphs(lang)
+
+    def h(text: str) -> int:
+        return render_page_with_text(text, lang=lang, width_px=width, dpi=dpi,
+                                     font_size_pt=font_pt)[0].shape[0]
+
+    chosen: list[str] = []
+    i = start
+    while True:
+        nxt = pars[i % len(pars)]
+        if h("\n\n".join(chosen + [nxt])) > height:
+            break
+        chosen.append(nxt)
+        i += 1
+    cjk = lang in ("chi_sim", "chi_tra", "jpn", "kor")
+    units = list(nxt) if cjk else nxt.split()
+    sep = "" if cjk else " "
+    lo, hi = 0, len(units)
+    while lo < hi:  # the most units that still fit
+        mid = (lo + hi + 1) // 2
+        if h("\n\n".join(chosen + [sep.join(units[:mid])])) <= height:
+            lo = mid
+        else:
+            hi = mid - 1
+    if lo:
+        chosen.append(sep.join(units[:lo]))
+    return "\n\n".join(chosen)

@@ -49,45 +49,11 @@ GPU_TARGET = 20.0
 # Pages
 # ---------------------------------------------------------------------------
 
-def a4_text(lang: str, seed: int, font_pt: float) -> str:
-    """Built-in paragraphs (cycled, starting at ``seed``) filling an A4 page."""
-    from bgocr_nb.synth import builtin_paragraphs, render_page_with_text
-
-    pars = builtin_paragraphs(lang)
-
-    def height(text: str) -> int:
-        return render_page_with_text(text, lang=lang, width_px=A4_W, dpi=DPI,
-                                     font_size_pt=font_pt)[0].shape[0]
-
-    chosen: list[str] = []
-    i = seed
-    while True:
-        nxt = pars[i % len(pars)]
-        if height("\n\n".join(chosen + [nxt])) > A4_H:
-            break
-        chosen.append(nxt)
-        i += 1
-    # Fill the rest with the start of the next paragraph (whole words / characters).
-    cjk = lang in ("chi_sim", "chi_tra", "jpn")
-    units = list(nxt) if cjk else nxt.split()
-    lo, hi = 0, len(units)
-    while lo < hi:  # the most units that still fit
-        mid = (lo + hi + 1) // 2
-        part = ("" if cjk else " ").join(units[:mid])
-        if height("\n\n".join(chosen + [part])) <= A4_H:
-            lo = mid
-        else:
-            hi = mid - 1
-    if lo:
-        chosen.append(("" if cjk else " ").join(units[:lo]))
-    return "\n\n".join(chosen)
-
-
 def a4_page(kind: str, lang: str, seed: int, font_pt: float):
     """A full A4 page at 300 DPI, degraded by ``kind``; padded to 3508 rows."""
     from bgocr_nb.synth import make_page
 
-    page = make_page(kind, lang=lang, seed=seed, text=a4_text(lang, seed, font_pt),
+    page = make_page(kind, lang=lang, seed=seed, text=C.fill_text(lang, seed, font_pt, A4_W, A4_H, DPI),
                      width_px=A4_W, dpi=DPI, font_size_pt=font_pt)
     img = page.image
     if img.shape[0] < A4_H:  # a few rows short: repeat the bottom margin

@@ -35,7 +35,6 @@ ours / c >= 3 (throughput ratios). Also:
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import multiprocessing as mp
 import os
@@ -77,41 +76,6 @@ METHODS = {
 # Pages
 # ---------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
-def fill_text(lang: str, start: int, font_pt: float, width: int, height: int) -> str:
-    """Built-in paragraphs, cycled from ``start``, then whole words of the next one, so
-    that the rendered text is as tall as ``height`` (no taller)."""
-    from bgocr_nb.synth import builtin_paragraphs, render_page_with_text
-
-    pars = builtin_paragraphs(lang)
-
-    def h(text: str) -> int:
-        return render_page_with_text(text, lang=lang, width_px=width, dpi=DPI,
-                                     font_size_pt=font_pt)[0].shape[0]
-
-    chosen: list[str] = []
-    i = start
-    while True:
-        nxt = pars[i % len(pars)]
-        if h("\n\n".join(chosen + [nxt])) > height:
-            break
-        chosen.append(nxt)
-        i += 1
-    cjk = lang in ("chi_sim", "chi_tra", "jpn", "kor")
-    units = list(nxt) if cjk else nxt.split()
-    sep = "" if cjk else " "
-    lo, hi = 0, len(units)
-    while lo < hi:  # the most units that still fit
-        mid = (lo + hi + 1) // 2
-        if h("\n\n".join(chosen + [sep.join(units[:mid])])) <= height:
-            lo = mid
-        else:
-            hi = mid - 1
-    if lo:
-        chosen.append(sep.join(units[:lo]))
-    return "\n\n".join(chosen)
-
-
 def make_one(job: tuple) -> dict:
     """Make page ``index`` (kind, seed) at ``width`` x ``height``, save it as PNG in ``folder``."""
     from PIL import Image
@@ -120,7 +84,7 @@ def make_one(job: tuple) -> dict:
 
     index, kind, lang, seed, font_pt, width, height, folder = job
     start = seed % len(builtin_paragraphs(lang))
-    text = fill_text(lang, start, font_pt, width, height)
+    text = C.fill_text(lang, start, font_pt, width, height, DPI)
     page = make_page(kind, lang=lang, seed=seed, text=text, width_px=width, dpi=DPI,
                      font_size_pt=font_pt)
     img = page.image
