@@ -41,6 +41,11 @@ class Ops:
         xp = self.xp
         return self.to_host(xp.clip(image + 0.5, 0, 255).astype(xp.uint8))
 
+    def histogram(self, image: Any) -> np.ndarray:
+        """Counts of the 256 gray levels [i, i + 1) as a float64 host array."""
+        hist, _ = self.xp.histogram(image, bins=256, range=(0.0, 256.0))
+        return self.to_host(hist).astype(np.float64)
+
     # Each of these takes and returns a float32 image of values in [0, 255].
     def resize(self, image: Any, shape: tuple[int, int]) -> Any:  # bilinear
         raise NotImplementedError
@@ -137,6 +142,10 @@ class CvOps(Ops):
 
     def to_uint8(self, image):
         return self.cv2.convertScaleAbs(image)  # rounds and saturates (inputs are >= 0)
+
+    def histogram(self, image):
+        image = np.ascontiguousarray(image, dtype=np.float32)
+        return self.cv2.calcHist([image], [0], None, [256], [0, 256]).ravel().astype(np.float64)
 
     def downscale(self, image, factor):
         h, w = image.shape

@@ -62,3 +62,8 @@ def test_to_uint8_rounds_and_saturates_alike():
     values = np.array([[0.0, 0.4, 0.6, 127.4, 254.6, 255.0, 300.0]], np.float32)
     np.testing.assert_array_equal(cpu_ops().to_uint8(values), NDI.to_uint8(values))
     np.testing.assert_array_equal(cpu_ops().to_uint8(values), [[0, 0, 1, 127, 255, 255, 255]])
+
+
+def test_histograms_agree(noisy):
+    np.testing.assert_array_equal(cpu_ops().histogram(noisy), NDI.histogram(noisy))
+    assert cpu_ops().histogram(noisy).sum() == noisy.size

@@ -22,6 +22,27 @@ def _ink(image: Any, max_side: int = 2000) -> tuple[np.ndarray, int]:
     return ops.to_host(flat < min(otsu_threshold(flat), 200.0)), factor
 
 
+def glyphs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Connected components of a host ink mask, and which of them look like glyphs.
+
+    Returns ``(labels, stats, keep)``: OpenCV's label image and component stats
+    (background row dropped), and a boolean per component that is False for what
+    is no glyph: specks, rules, bands, borders, pictures.
+    """
+    import cv2
+
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    stats = stats[1:]
+    h = stats[:, cv2.CC_STAT_HEIGHT].astype(float)
+    w = stats[:, cv2.CC_STAT_WIDTH].astype(float)
+    area = stats[:, cv2.CC_STAT_AREA].astype(float)
+    limit = min(ink.shape) / 4
+    keep = (h >= 3) & (h < limit) & (w < limit) & (area >= 6) & (w / h < 8) & (h / w < 8)
+    if keep.sum() >= 10:  # and not much taller than the typical glyph
+        keep &= h <= 4 * np.median(h[keep])
+    return labels, stats, keep
+
+
 def text_height(image: Any) -> float | None:
     """Median height in pixels of the ink blobs (glyphs) of a dark-on-light page.
 
@@ -30,17 +51,10 @@ def text_height(image: Any) -> float | None:
     import cv2
 
     ink, factor = _ink(image)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    if n < 2:
+    _, stats, keep = glyphs(ink)
+    if keep.sum() < 10:
         return None
-    h = stats[1:, cv2.CC_STAT_HEIGHT].astype(float)
-    w = stats[1:, cv2.CC_STAT_WIDTH].astype(float)
-    area = stats[1:, cv2.CC_STAT_AREA].astype(float)
-    limit = min(ink.shape) / 4
-    glyph = (h >= 3) & (h < limit) & (w < limit) & (area >= 6) & (w / h < 8) & (h / w < 8)
-    if glyph.sum() < 10:
-        return None
-    return float(np.median(h[glyph])) * factor
+    return float(np.median(stats[keep, cv2.CC_STAT_HEIGHT])) * factor
 
 
 def line_height(image: Any) -> float | None:
