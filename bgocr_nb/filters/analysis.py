@@ -22,12 +22,13 @@ def _ink(image: Any, max_side: int = 2000) -> tuple[np.ndarray, int]:
     return ops.to_host(flat < min(otsu_threshold(flat), 200.0)), factor
 
 
-def glyphs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def glyphs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
     """Connected components of a host ink mask, and which of them look like glyphs.
 
-    Returns ``(labels, stats, keep)``: OpenCV's label image and component stats
-    (background row dropped), and a boolean per component that is False for what
-    is no glyph: specks, rules, bands, borders, pictures.
+    Returns ``(labels, stats, keep, height)``: OpenCV's label image and component
+    stats (background row dropped), a boolean per component that is False for what
+    is no glyph (specks, rules, bands, borders, pictures), and the glyphs' median
+    height (None when fewer than ten glyphs are found).
     """
     import cv2
 
@@ -38,9 +39,8 @@ def glyphs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     area = stats[:, cv2.CC_STAT_AREA].astype(float)
     limit = min(ink.shape) / 4
     keep = (h >= 3) & (h < limit) & (w < limit) & (area >= 6) & (w / h < 8) & (h / w < 8)
-    if keep.sum() >= 10:  # and not much taller than the typical glyph
-        keep &= h <= 4 * np.median(h[keep])
-    return labels, stats, keep
+    height = float(np.median(h[keep])) if keep.sum() >= 10 else None
+    return labels, stats, keep, height
 
 
 def text_height(image: Any) -> float | None:
@@ -48,13 +48,9 @@ def text_height(image: Any) -> float | None:
 
     None when the page holds too few glyph-like blobs to tell.
     """
-    import cv2
-
     ink, factor = _ink(image)
-    _, stats, keep = glyphs(ink)
-    if keep.sum() < 10:
-        return None
-    return float(np.median(stats[keep, cv2.CC_STAT_HEIGHT])) * factor
+    height = glyphs(ink)[3]
+    return None if height is None else height * factor
 
 
 def line_height(image: Any) -> float | None:
