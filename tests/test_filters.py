@@ -142,3 +142,13 @@ def test_bad_parameters_name_the_parameter(page, call):
 def test_filters_reject_non_2d():
     with pytest.raises(ArgumentError, match="2-dimensional"):
         background.remove(np.zeros((4, 4, 3), np.float32))
+
+
+@pytest.mark.parametrize("kind, lang, seed", [
+    ("border+skew", "eng", 3),   # a slanted dark scanner band beside the text
+    ("blur", "chi_sim", 2),      # a regular CJK glyph grid, no skew at all
+    ("texture+blur", "chi_sim", 2),
+])
+def test_deskew_is_not_fooled(kind, lang, seed):
+    p = synth.make_page(kind, lang=lang, seed=seed)
+    assert deskew.estimate_angle(color.grayscale(p.image)) == pytest.approx(p.angle, abs=0.2)
