@@ -162,6 +162,23 @@ _RESULTS_HEAD = ("# Benchmark results\n\n"
                  "day) and adds new days as new sections.\n")
 
 
+def publish(out: str | Path, name: str, title: str, full: str, summary: str, data: Any,
+            results: bool) -> None:
+    """Write ``out/NAME.md`` and ``out/NAME.json``, print the report, and with ``results``
+    put ``summary`` in RESULTS.md under ``"TITLE, today"``."""
+    import json
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.md").write_text(full, encoding="utf-8")
+    (out / f"{name}.json").write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+    print(full)
+    print(f"wrote {out / f'{name}.md'}, {out / f'{name}.json'}", file=sys.stderr)
+    if results:
+        heading = f"{title}, {today()}"
+        print(f"wrote section '{heading}' to {write_section(heading, summary)}", file=sys.stderr)
+
+
 def write_section(heading: str, body: str, path: Path = RESULTS) -> Path:
     """Put ``## heading`` + ``body`` into ``path``, replacing a section of that heading.
 

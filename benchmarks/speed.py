@@ -26,12 +26,10 @@ import argparse
 import contextlib
 import functools
 import inspect
-import json
 import statistics
 import sys
 import time
 import types
-from pathlib import Path
 
 import numpy as np
 
@@ -430,17 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - t0
     summary, full = report(rows, gpus, gpu_reason, info, args, seconds)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "speed.md").write_text(full, encoding="utf-8")
-    (out / "speed.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=1,
-                                               default=str), encoding="utf-8")
-    print(full)
-    print(f"wrote {out / 'speed.md'}, {out / 'speed.json'}", file=sys.stderr)
-    if args.results:
-        title = f"Speed, {C.today()}"
-        path = C.write_section(title, summary)
-        print(f"wrote section '{title}' to {path}", file=sys.stderr)
+    C.publish(args.out, "speed", "Speed", full, summary, {"machine": info, "rows": rows},
+              args.results)
     return 0
 
 

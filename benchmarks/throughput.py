@@ -761,21 +761,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "throughput.md").write_text(full, encoding="utf-8")
-    data = {"machine": info, "args": {k: v for k, v in vars(args).items()},
+    data = {"machine": info, "args": vars(args),
             "pages": [{k: v for k, v in p.items() if k != "path"} for p in pages],
-            "startup": startup, "memory": mem, "pdf": pdf_how,
-            "results": {m: {k: v for k, v in r.items()} for m, r in results.items()}}
-    (out / "throughput.json").write_text(json.dumps(data, indent=1, default=str),
-                                         encoding="utf-8")
-    print(full)
-    print(f"wrote {out / 'throughput.md'}, {out / 'throughput.json'}", file=sys.stderr)
-    if args.results:
-        title = f"Throughput, {C.today()}"
-        path = C.write_section(title, summary)
-        print(f"wrote section '{title}' to {path}", file=sys.stderr)
+            "startup": startup, "memory": mem, "pdf": pdf_how, "results": results}
+    C.publish(args.out, "throughput", "Throughput", full, summary, data, args.results)
     return 0
 
 
