@@ -19,7 +19,7 @@ import pytest
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
-    tomllib = pytest.importorskip("tomli")
+    tomllib = pytest.importorskip("tomli", reason="Python 3.10 reads pyproject.toml with tomli")
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"

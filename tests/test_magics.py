@@ -201,8 +201,9 @@ def test_ui_opens_studio(ip, pages):
 
 @pytest.mark.gpu
 def test_gpu_option(ip, pages):
-    if not devices().gpus:
-        pytest.skip("no usable GPU")
+    available = devices()
+    if not available.gpus:
+        pytest.skip(f"no usable GPU: {available.gpu_unavailable_reason}")
     result = ip.run_line_magic("bgocr", f"{pages['page']} --gpu 0")
     assert result.device == "gpu:0" and "quick" in result.text
 

@@ -17,11 +17,9 @@ import sys
 import time
 from pathlib import Path
 
+import nbclient  # the [test] extra installs these: a missing one is a failure, not a skip
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
