@@ -119,7 +119,9 @@ def _from_pil(img: Any, name: str, index: int) -> Page:
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(white, rgba)
-    if mode in ("1", "L"):
+    if mode in ("L", "RGB"):  # already what the filters take: no converted copy
+        return Page(np.asarray(img), name, index)
+    if mode == "1":
         return Page(np.asarray(img.convert("L")), name, index)
     return Page(np.asarray(img.convert("RGB")), name, index)
 

@@ -83,7 +83,7 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
             note("background", False, why + ": already even and white")
 
     if border:
-        area = float(geometry.border_mask(image, darkness=BORDER_DARKNESS).mean())
+        area = geometry.border_area(image, darkness=BORDER_DARKNESS)
         if area > BORDER_AREA:
             image = geometry.remove_border(image, darkness=BORDER_DARKNESS)
             note("border", True, f"dark edge bands cover {area:.1%} of the page",

@@ -43,7 +43,8 @@ def text_points(image: Any) -> tuple[np.ndarray, np.ndarray]:
     labels, stats, _, height = glyphs(ink)
     if height is not None:
         keep = stats[:, cv2.CC_STAT_HEIGHT] <= 4 * height
-        ink = np.r_[False, keep][labels]
+        if not keep.all():
+            ink = np.r_[False, keep][labels]
     return np.nonzero(ink)
 
 

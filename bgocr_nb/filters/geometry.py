@@ -11,6 +11,26 @@ from ._checks import check_image, check_number
 MAX_PIXELS = 120_000_000  # an upscaled page may not exceed this
 
 
+def _small_border_mask(image: Any, darkness: float) -> tuple[Any, int]:
+    """The border mask of a copy about 600 pixels across, and that copy's shrink factor."""
+    check_image(image)
+    ops = ops_for(image)
+    xp = ops.xp
+    factor = max(1, max(image.shape) // 600)
+    small = ops.downscale(image, factor)
+    light = ops.box_mean(small, max(3, 9 // factor)) >= darkness
+    h, w = light.shape
+
+    def first_light(a: Any, axis: int) -> Any:  # per line; the line's length if none
+        return xp.where(a.any(axis=axis), a.argmax(axis=axis), a.shape[axis])
+
+    left, right = first_light(light, 1), w - first_light(light[:, ::-1], 1)
+    top, bottom = first_light(light, 0), h - first_light(light[::-1, :], 0)
+    cols, rows = xp.arange(w)[None, :], xp.arange(h)[:, None]
+    return ((cols < left[:, None]) | (cols >= right[:, None])
+            | (rows < top[None, :]) | (rows >= bottom[None, :])), factor
+
+
 def border_mask(image: Any, *, darkness: float = 96.0) -> Any:
     """Pixels of dark bands that touch the image edge (scanner lid, book gutter).
 
@@ -18,22 +38,18 @@ def border_mask(image: Any, *, darkness: float = 96.0) -> Any:
     row or its column, is dark on average; text never touches the edge that way.
     Found on a copy about 600 pixels across, which is plenty for bands.
     """
-    check_image(image)
-    ops = ops_for(image)
-    xp = ops.xp
-    factor = max(1, max(image.shape) // 600)
-    small = ops.downscale(image, factor)
-    dark = (ops.box_mean(small, max(3, 9 // factor)) < darkness).astype(xp.uint8)
-    left = xp.cumprod(dark, axis=1)
-    right = xp.cumprod(dark[:, ::-1], axis=1)[:, ::-1]
-    top = xp.cumprod(dark, axis=0)
-    bottom = xp.cumprod(dark[::-1, :], axis=0)[::-1, :]
-    mask = (left | right | top | bottom).astype(bool)
+    mask, factor = _small_border_mask(image, darkness)
     if factor > 1:
+        xp = ops_for(image).xp
         h, w = image.shape
         mask = xp.repeat(xp.repeat(mask, factor, axis=0), factor, axis=1)[:h, :w]
         mask = xp.pad(mask, ((0, h - mask.shape[0]), (0, w - mask.shape[1])), mode="edge")
     return mask
+
+
+def border_area(image: Any, *, darkness: float = 96.0) -> float:
+    """Fraction of the page that :func:`border_mask` marks (measured on the small copy)."""
+    return float(_small_border_mask(image, darkness)[0].mean())
 
 
 def remove_border(image: Any, *, darkness: float = 96.0, pad: int = 4) -> Any:
