@@ -23,7 +23,6 @@ by default) it measures, in one run:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import inspect
 import statistics
@@ -34,6 +33,7 @@ import types
 import numpy as np
 
 import _common as C  # noqa: E402  (puts the repository on sys.path)
+from bgocr_nb.backend import opencv_threads  # noqa: E402
 
 A4_W, A4_H, DPI = 2480, 3508, 300
 FONT_PT = 11.0
@@ -74,19 +74,6 @@ def timed(fn, runs: int, warmup: int = 1) -> list[float]:
         fn()
         out.append(time.perf_counter() - t)
     return out
-
-
-@contextlib.contextmanager
-def cv_threads(n: int | None):
-    import cv2
-
-    old = cv2.getNumThreads()
-    if n is not None:
-        cv2.setNumThreads(n)
-    try:
-        yield
-    finally:
-        cv2.setNumThreads(old)
 
 
 class CallTimer:
@@ -223,7 +210,7 @@ def bench_page(kind: str, lang: str, seed: int, args, gpus) -> dict:
     row["applied"] = " ".join(s.name for s in pre.steps if s.applied) or "-"
     row["steps"] = [{"name": s.name, "applied": s.applied, "seconds": s.seconds,
                      "reason": s.reason} for s in pre.steps]
-    with cv_threads(1):
+    with opencv_threads(1):
         row["auto_cpu_1t"] = timed(lambda: auto.run(img, device="cpu"), args.runs)
     row["fixed_cpu"] = timed(lambda: fixed.run(img, device="cpu"), args.runs)
     log(f"  {row['page']}: auto {statistics.median(row['auto_cpu']):.3f}s, "

@@ -241,3 +241,21 @@ def ops_for(image: Any) -> Ops:
     if type(image).__module__.startswith("cupy"):
         return gpu_ops()
     return _host_override.get() or cpu_ops()
+
+
+@contextlib.contextmanager
+def opencv_threads(n: int | None):
+    """Run OpenCV with ``n`` threads inside the block (None: leave it as it is).
+
+    A batch keeps every core busy with a Tesseract process; OpenCV's own thread
+    pool on top of that only adds switching, so the batch runs it on one thread.
+    """
+    import cv2
+
+    old = cv2.getNumThreads()
+    if n is not None:
+        cv2.setNumThreads(n)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(old)

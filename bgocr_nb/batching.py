@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
+from .backend import opencv_threads
 from .devices import CPU, Selection
 from .engine import Engine, timed
 from .errors import BgocrError
@@ -418,11 +419,12 @@ def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str
                            words=words, threshold=review_threshold, renderers=renderers,
                            save_to=save_to)
         else:
-            _run_local(engine, sources, folder, result, progress, words=words,
-                       threshold=review_threshold, renderers=renderers, save_to=save_to,
-                       workers=workers or os.cpu_count() or 1,
-                       chunk_size=chunk_size or default_chunk_size(
-                           engine.selection, workers or os.cpu_count() or 1))
+            workers = workers or os.cpu_count() or 1
+            with opencv_threads(1):  # the cores belong to the Tesseract workers
+                _run_local(engine, sources, folder, result, progress, words=words,
+                           threshold=review_threshold, renderers=renderers, save_to=save_to,
+                           workers=workers, chunk_size=chunk_size or default_chunk_size(
+                               engine.selection, workers))
     finally:
         result.seconds = time.perf_counter() - start
         if folder is not None:

@@ -90,8 +90,12 @@ def remove(image: Any, *, radius: float | None = None, floor: float = 0.2) -> An
     small, factor, size = _paper_field(image, radius)
     ops = ops_for(image)
     xp = ops.xp
-    field = xp.maximum(_full_size(small, image.shape, factor), 1.0)
-    out = xp.divide(image, field, dtype=xp.float32)
+    out = _full_size(small, image.shape, factor)
+    if out is small:  # not resized: the field is still needed below
+        out = small.copy()
+    # in place: each full-size temporary costs page faults
+    xp.maximum(out, 1.0, out=out)
+    xp.divide(image, out, out=out)
     xp.multiply(out, 255.0, out=out)
     xp.clip(out, 0.0, 255.0, out=out)
     if floor > 0:
