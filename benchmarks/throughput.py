@@ -523,6 +523,12 @@ def report(pages, results, startup, mem, gpu_info, info, args, pdf_how, seconds)
         checks.append(["(information) ours / (a2): our loading, preprocessing and "
                        "orchestration against Tesseract alone on the same cleaned pages",
                        f"{ratio:.2f}", "(0.9 means 10 % overhead)", ""])
+        for m, target in TARGETS.items():
+            if m in ppm and m != "a2":
+                ceiling = ppm["a2"] / ppm[m]
+                checks.append([f"(information) ceiling for ours / ({m}): (a2) / ({m}), what no "
+                               "loading, preprocessing or orchestration cost at all would give",
+                               f"{ceiling:.2f}", f"(target {target:g})", ""])
     if "ours" in ppm:
         others = {m: mean(results[m]["cer"]) for m in ppm if m not in ("ours", "ours_gpu")}
         if others:
@@ -561,7 +567,7 @@ def report(pages, results, startup, mem, gpu_info, info, args, pdf_how, seconds)
     cli, rec = startup["cli"]["median"], startup["recognize"]["median"]
     st = [["`tesseract tiny.png stdout` (CLI, `OMP_THREAD_LIMIT=1`)", cli, a_ocr,
            f"{100 * cli / a_ocr:.1f} %" if a_ocr == a_ocr else ""],
-          ["`bgocr_nb.tesseract.recognize` (pytesseract, temp PNG, text + TSV)", rec, ours_ocr,
+          ["`bgocr_nb.tesseract.recognize` (pytesseract, temp BMP, text + TSV)", rec, ours_ocr,
            f"{100 * rec / ours_ocr:.1f} %" if ours_ocr == ours_ocr else ""]]
     lines.append(f"\nTesseract start-up: a {200} x {40} image of one word, median of "
                  f"{STARTUP_RUNS} runs after a warm-up, against the median OCR time of a full "

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..backend import ops_for
 from . import background
-from .binarize import hist_percentile, histogram, otsu_from_histogram, otsu_threshold
+from .binarize import hist_percentile, histogram, ink_mask, otsu_from_histogram
 from .denoise import noise_sigma
 
 
@@ -18,8 +18,7 @@ def _ink(image: Any, max_side: int = 2000) -> tuple[np.ndarray, int]:
     """Host boolean ink mask of a copy at most ``max_side`` pixels, and its shrink factor."""
     ops = ops_for(image)
     factor = max(1, math.ceil(max(image.shape) / max_side))
-    flat = background.remove(ops.downscale(image, factor))
-    return ops.to_host(flat < min(otsu_threshold(flat), 200.0)), factor
+    return ops.to_host(ink_mask(background.remove(ops.downscale(image, factor)))), factor
 
 
 def glyphs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:

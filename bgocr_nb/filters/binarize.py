@@ -41,6 +41,22 @@ def otsu_threshold(image: Any) -> float:
     return otsu_from_histogram(histogram(image))
 
 
+INK_REACH = 0.784  # ink is at most this far from the darkest ink to white (200 for black ink)
+
+
+def ink_mask(flat: Any) -> Any:
+    """Boolean ink of a flattened page (paper near white, as ``background.remove`` leaves it).
+
+    Otsu's threshold, capped at ``INK_REACH`` of the way from the darkest ink
+    (0.1st percentile) to white: on a page with little ink Otsu's split falls
+    into the paper's noise, and a fixed cap would miss faint, low-contrast ink.
+    """
+    hist = histogram(flat)
+    darkest = hist_percentile(hist, 0.1)
+    cap = darkest + INK_REACH * (255.0 - darkest)
+    return flat < min(otsu_from_histogram(hist), cap)
+
+
 def sauvola_threshold(image: Any, *, window: int = 31, k: float = 0.2, r: float = 128.0) -> Any:
     """Sauvola's local threshold ``m * (1 + k * (s / r - 1))`` over a square window."""
     ops = ops_for(image)

@@ -14,17 +14,15 @@ from typing import Any
 import numpy as np
 
 from ..backend import ops_for
-from . import background
+from . import background, binarize
 from ._checks import check_image, check_number
-from .binarize import otsu_threshold
 
 _MAX_POINTS = 40_000  # ink pixels scored; more add time, not precision
 
 
 def ink_mask(image: Any) -> Any:
     """Boolean ink of a dark-on-light page, robust to uneven background."""
-    flat = background.remove(image)
-    return flat < min(otsu_threshold(flat), 200.0)
+    return binarize.ink_mask(background.remove(image))
 
 
 def text_points(image: Any) -> tuple[np.ndarray, np.ndarray]:
