@@ -112,7 +112,9 @@ def run_page(spec: PageSpec, methods: tuple[str, ...]) -> dict:
                 preprocessed[filters] = Pipeline(filters).run(page.image, device="cpu")
             pre = preprocessed[filters]
             t = time.perf_counter()
-            text = C.ocr_text(pre.image, lang=spec.lang, variables=variables)
+            # the resolution a scan file declares, as Tesseract reads it from the file
+            text = C.ocr_text(pre.image, lang=spec.lang, variables=variables,
+                              dpi=round(DPI * pre.scale))
             row[f"sec_{m}"] = round(time.perf_counter() - t, 3)
             row[m] = cer(text, page.text)
             if m in ("raw", "ours"):
@@ -257,7 +259,8 @@ def report(rows: list[dict], methods: tuple[str, ...], s: dict, info: dict, args
                    f"{', '.join(sorted({r['lang'] for r in rows}))}; seeds "
                    f"{', '.join(str(x) for x in sorted({r['seed'] for r in rows}))}; font em "
                    f"{' and '.join(str(x) for x in sorted({r['font_px'] for r in rows}, reverse=True))} px "
-                   f"at {DPI} DPI.")
+                   f"at {DPI} DPI; every method tells Tesseract that resolution, as it reads "
+                   "it from a scan file.")
     summary = "\n".join([
         f"Machine: {C.machine_line(info)}. Code: {C.git_revision()}. "
         f"Run: `python benchmarks/quality.py {' '.join(args.argv)}`".rstrip() + f", {seconds / 60:.1f} min "

@@ -85,12 +85,14 @@ class Engine:
         """
         start = time.perf_counter()
         pre = preprocessed if preprocessed is not None else self.preprocess(page.image)
+        # Tesseract gets the resolution it would read from the file itself
+        dpi = round(page.dpi * pre.scale) if page.dpi else None
         for attempt in range(OCR_RETRIES + 1):
             t0 = time.perf_counter()
             try:
                 found = tesseract.recognize(pre.image, lang=self.lang, psm=self.psm,
                                             variables=self.variables, timeout=self.timeout,
-                                            renderers=renderers)
+                                            renderers=renderers, dpi=dpi)
                 break
             except OcrError:
                 if attempt == OCR_RETRIES:

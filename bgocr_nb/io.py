@@ -44,12 +44,16 @@ class Page:
     error : BgocrError or None
         Why this page could not be read (``image`` is then None): a corrupt
         frame of a multi-page file whose other pages still load.
+    dpi : float or None
+        Resolution, from the file's metadata or the PDF rendering (None: unknown).
+        Tesseract is told it, as it is when it reads the file itself.
     """
 
     image: np.ndarray | None
     source: str
     index: int | None = 0
     error: BgocrError | None = None
+    dpi: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -126,6 +130,20 @@ def _from_pil(img: Any, name: str, index: int) -> Page:
     return Page(np.asarray(img.convert("RGB")), name, index)
 
 
+def _declared_dpi(img: Any) -> float | None:
+    """The resolution an image file declares, if it could be a scan's (100-2400 dpi).
+
+    72 and 96 are what cameras and screens write whatever the page: they say
+    nothing about the text's size, so Tesseract is left to estimate it.
+    """
+    dpi = img.info.get("dpi")
+    try:
+        x = float(dpi[0] if isinstance(dpi, (tuple, list)) else dpi)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return round(x) if 100 <= x <= 2400 else None
+
+
 def _pages_from_image_bytes(data: bytes, name: str, max_pixels: int) -> Iterator[Page]:
     from PIL import Image, UnidentifiedImageError
 
@@ -154,6 +172,7 @@ def _pages_from_image_bytes(data: bytes, name: str, max_pixels: int) -> Iterator
                         raise InputError(_bomb(name, f"{w}x{h} pixels", max_pixels))
                     img.load()
                     page = _from_pil(img, name, index)
+                    page.dpi = _declared_dpi(img)
                     if page.image.size == 0:
                         raise InputError(f"{name}: page {index + 1} has no pixels.")
                 except Exception as exc:  # malformed data: decoders raise many types
@@ -208,7 +227,7 @@ def _pages_from_pdf(data: bytes, name: str, dpi: float, max_pixels: int,
                 yield Page(None, name, index,
                            InputError(f"{name}: page {index + 1} cannot be rendered ({exc})."))
                 continue
-            yield Page(image, name, index)
+            yield Page(image, name, index, dpi=dpi)
     finally:
         pdf.close()
 

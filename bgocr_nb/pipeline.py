@@ -148,6 +148,9 @@ class Preprocessed:
     device : Device
     seconds : float
         Wall time on the device, including the copies to and from it.
+    scale : float
+        How much the page was enlarged (``upscale``): the output's resolution is
+        the input's times this.
     """
 
     image: np.ndarray
@@ -155,6 +158,7 @@ class Preprocessed:
     angle: float
     device: Device
     seconds: float
+    scale: float = 1.0
 
 
 def _ops_for_device(device: Device):
@@ -205,11 +209,15 @@ class Pipeline:
         ops = _ops_for_device(selection.device)
         start = time.perf_counter()
         records: list[StepRecord] = []
-        angle = 0.0
+        angle, scale = 0.0, 1.0
         page = grayscale(ops.asarray(image))
         for step in self.steps:
             t0 = time.perf_counter()
+            rows = page.shape[0]
             page, info = step.filter.apply(page, **step.params)
+            if step.filter.name == "upscale":
+                scale *= page.shape[0] / rows
+            scale *= info.get("scale", 1.0)
             if ops.name == "cupy":
                 ops.xp.cuda.get_current_stream().synchronize()
             seconds = time.perf_counter() - t0
@@ -221,7 +229,7 @@ class Pipeline:
             angle = info.get("angle", angle)
         host = ops.to_uint8(page)
         return Preprocessed(host, records, float(angle), selection.device,
-                            time.perf_counter() - start)
+                            time.perf_counter() - start, scale)
 
 
 def filter_help() -> str:

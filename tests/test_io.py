@@ -38,6 +38,25 @@ def test_multipage_tiff_and_pdf(tmp_path, page):
     assert pdf[0].image.shape[1] == pytest.approx(page.shape[1] * 2, abs=2)
 
 
+@pytest.mark.parametrize("suffix, declared, expected", [
+    (".png", 300, 300), (".tif", 200, 200), (".jpg", 600, 600),
+    (".png", 72, None),   # a camera's or screen's default says nothing about the page
+    (".png", None, None),
+])
+def test_declared_resolution(tmp_path, page, suffix, declared, expected):
+    path = tmp_path / f"p{suffix}"
+    Image.fromarray(page).save(path, **({"dpi": (declared, declared)} if declared else {}))
+    (loaded,) = load_pages(path)
+    assert loaded.dpi == expected
+    (pdf,) = load_pages(_one_page_pdf(tmp_path, page), dpi=150)
+    assert pdf.dpi == 150
+
+
+def _one_page_pdf(tmp_path, page):
+    Image.fromarray(page).save(tmp_path / "one.pdf", resolution=100)
+    return tmp_path / "one.pdf"
+
+
 def test_arrays_pil_and_bytes(page):
     buf = io.BytesIO()
     Image.fromarray(page).save(buf, format="PNG")

@@ -165,3 +165,22 @@ def test_temporary_files_are_private_and_removed(tmp_path, monkeypatch, page):
         tesseract.recognize(np.tile(page, (4, 2)), timeout=0.01)
     assert seen == [0o700, 0o700]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_tesseract_is_told_the_files_resolution(tmp_path, monkeypatch, page):
+    """As when it reads the file itself; enlarged pages get a proportionally higher one."""
+    from PIL import Image
+
+    seen = []
+    real = tesseract.recognize
+
+    def spy(image, **kwargs):
+        seen.append(kwargs.get("dpi"))
+        return real(image, **kwargs)
+
+    monkeypatch.setattr(tesseract, "recognize", spy)
+    Image.fromarray(page).save(tmp_path / "p.png", dpi=(150, 150))
+    assert "quick" in bgocr_nb.ocr(tmp_path / "p.png", filters="none", device="cpu").text
+    bgocr_nb.ocr(tmp_path / "p.png", filters="upscale(factor=2)", device="cpu")
+    bgocr_nb.ocr(page, filters="none", device="cpu")  # an array: Tesseract estimates it
+    assert seen == [150, 300, None]

@@ -90,3 +90,13 @@ def test_filter_help_lists_every_filter():
     text = filter_help()
     for name in ("auto", "background", "deskew", "contrast", "binarize", "upscale", "border"):
         assert name in text
+
+
+def test_scale_reports_the_enlargement(page):
+    assert Pipeline("none").run(page, device="cpu").scale == 1.0
+    assert Pipeline("upscale(factor=2),deskew").run(page, device="cpu").scale == \
+        pytest.approx(2.0, abs=0.01)
+    small = synth.make_page("clean", seed=0, font_size_pt=5, dpi=150)
+    pre = Pipeline("auto").run(small.image, device="cpu")
+    (step,) = [s for s in pre.steps if s.name == "upscale"]
+    assert step.applied and pre.scale == step.params["factor"] > 1

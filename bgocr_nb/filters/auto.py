@@ -42,8 +42,9 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
 
     The candidates run in the order of the keywords, each decided on the page as
     the earlier ones left it; each keyword turns one candidate off. Returns the image and
-    ``{"steps": [...], "angle": float}``, where each step record is a dict with
-    ``name``, ``applied``, ``reason`` and ``params``.
+    ``{"steps": [...], "angle": float, "scale": float}``, where each step record
+    is a dict with ``name``, ``applied``, ``reason`` and ``params``, and ``scale``
+    is the enlargement applied to small text (1.0 for none).
     """
     steps: list[dict] = []
     clock = [time.perf_counter()]
@@ -115,14 +116,16 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
         else:
             note("contrast", False, f"ink already dark ({black:.0f}) on clean paper")
 
+    scale = 1.0
     if upscale:
         height = line_height(image)
         if height and height < SMALL_LINES:
             factor = round(min(3.0, TARGET_LINES / height), 2)
             image = geometry.upscale(image, factor=factor)
+            scale = factor
             note("upscale", True, f"small text: lines {height:.0f} px high", factor=factor)
         else:
             note("upscale", False, f"lines {height:.0f} px high" if height
                  else "no text lines measured")
 
-    return image, {"steps": steps, "angle": angle}
+    return image, {"steps": steps, "angle": angle, "scale": scale}
