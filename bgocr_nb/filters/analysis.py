@@ -10,15 +10,21 @@ import numpy as np
 
 from ..backend import ops_for
 from . import background
-from .binarize import hist_percentile, histogram, ink_mask, otsu_from_histogram
+from .binarize import hist_percentile, histogram, ink_threshold, otsu_from_histogram
 from .denoise import noise_sigma
+
+
+def ink_mask(image: Any) -> Any:
+    """Boolean ink of a dark-on-light page, robust to uneven background."""
+    flat = background.remove(image)
+    return flat < ink_threshold(flat)
 
 
 def _ink(image: Any, max_side: int = 2000) -> tuple[np.ndarray, int]:
     """Host boolean ink mask of a copy at most ``max_side`` pixels, and its shrink factor."""
     ops = ops_for(image)
     factor = max(1, math.ceil(max(image.shape) / max_side))
-    return ops.to_host(ink_mask(background.remove(ops.downscale(image, factor)))), factor
+    return ops.to_host(ink_mask(ops.downscale(image, factor))), factor
 
 
 def glyphs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:

@@ -44,8 +44,8 @@ def otsu_threshold(image: Any) -> float:
 INK_REACH = 0.784  # ink is at most this far from the darkest ink to white (200 for black ink)
 
 
-def ink_mask(flat: Any) -> Any:
-    """Boolean ink of a flattened page (paper near white, as ``background.remove`` leaves it).
+def ink_threshold(flat: Any) -> float:
+    """Gray level below which a flattened page (paper near white) is ink.
 
     Otsu's threshold, capped at ``INK_REACH`` of the way from the darkest ink
     (0.1st percentile) to white: on a page with little ink Otsu's split falls
@@ -53,8 +53,7 @@ def ink_mask(flat: Any) -> Any:
     """
     hist = histogram(flat)
     darkest = hist_percentile(hist, 0.1)
-    cap = darkest + INK_REACH * (255.0 - darkest)
-    return flat < min(otsu_from_histogram(hist), cap)
+    return min(otsu_from_histogram(hist), darkest + INK_REACH * (255.0 - darkest))
 
 
 def sauvola_threshold(image: Any, *, window: int = 31, k: float = 0.2, r: float = 128.0) -> Any:

@@ -14,15 +14,9 @@ from typing import Any
 import numpy as np
 
 from ..backend import ops_for
-from . import background, binarize
 from ._checks import check_image, check_number
 
 _MAX_POINTS = 40_000  # ink pixels scored; more add time, not precision
-
-
-def ink_mask(image: Any) -> Any:
-    """Boolean ink of a dark-on-light page, robust to uneven background."""
-    return binarize.ink_mask(background.remove(image))
 
 
 def text_points(image: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -35,7 +29,7 @@ def text_points(image: Any) -> tuple[np.ndarray, np.ndarray]:
     """
     import cv2
 
-    from .analysis import glyphs
+    from .analysis import glyphs, ink_mask
 
     ink = ops_for(image).to_host(ink_mask(image))
     labels, stats, _, height = glyphs(ink)
