@@ -7,6 +7,7 @@ import functools
 import os
 import platform
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -59,12 +60,28 @@ def memory_gib() -> float | None:
 
 
 def tesseract_version() -> str:
+    """The Tesseract that runs pages, its engine and the program's version."""
     try:
         from bgocr_nb import tesseract
 
-        return tesseract.version()
+        used = tesseract.describe()
     except Exception as exc:  # noqa: BLE001 - reported, not fatal here
         return f"unavailable ({exc})"
+    try:
+        program = subprocess.run(["tesseract", "--version"], capture_output=True, text=True,
+                                 timeout=30).stdout.split()[1]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        program = "not installed"
+    return f"{used}; the `tesseract` program {program}"
+
+
+def tesseract_engine() -> str:
+    try:
+        from bgocr_nb import tesseract
+
+        return {"api": "in process", "cli": "the program"}[tesseract.engine()]
+    except Exception:  # noqa: BLE001 - reported, not fatal here
+        return "unavailable"
 
 
 def gpu_description() -> str:
@@ -94,6 +111,7 @@ def machine() -> dict[str, Any]:
         "numpy": np.__version__,
         "opencv": f"{cv2.__version__} ({cv2.getNumThreads()} threads)",
         "tesseract": tesseract_version(),
+        "engine": tesseract_engine(),
         "gpu": gpu_description(),
     }
 
@@ -101,7 +119,7 @@ def machine() -> dict[str, Any]:
 def machine_line(info: dict[str, Any] | None = None) -> str:
     info = info or machine()
     return (f"{info['cpu']}, {info['cores']} cores, {info['memory']} RAM; "
-            f"Tesseract {info['tesseract']}; Python {info['python']}, NumPy {info['numpy']}, "
+            f"{info['tesseract']}; Python {info['python']}, NumPy {info['numpy']}, "
             f"OpenCV {info['opencv']}; GPU: {info['gpu']}")
 
 

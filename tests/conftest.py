@@ -43,3 +43,25 @@ def shaded_page(page) -> np.ndarray:
     light = 0.45 + 0.55 * x / w
     light *= 1 - 0.3 * np.exp(-((y - h) ** 2 + x**2) / (0.2 * w * w))
     return (page * light).astype(np.uint8)
+
+
+def _clear_tesseract_caches() -> None:
+    from bgocr_nb import tesseract
+
+    for cached in (tesseract.engine, tesseract.tessdata, tesseract.version, tesseract.languages):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def tesseract_engine(monkeypatch):
+    """Choose the Tesseract engine for one test: ``tesseract_engine("cli")``."""
+    def choose(name: str) -> str:
+        monkeypatch.setenv("BGOCR_TESSERACT", name)
+        _clear_tesseract_caches()
+        from bgocr_nb import tesseract
+
+        return tesseract.engine()
+
+    yield choose
+    monkeypatch.undo()
+    _clear_tesseract_caches()

@@ -109,9 +109,11 @@ def read_jsonl_lenient(path: Path) -> list[dict]:
     return out
 
 
-def test_killed_tesseract_is_retried(scans, tmp_path, monkeypatch):
+def test_killed_tesseract_is_retried(scans, tmp_path, monkeypatch, tesseract_engine):
     """A Tesseract process that dies (a worker killed) costs an attempt, not the page."""
     import bgocr_nb.tesseract as tess
+
+    tesseract_engine("cli")  # the engine with a process per page
 
     real = tess.recognize
     killed = []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -90,21 +92,38 @@ def test_missing_language_pack_says_how_to_install():
         bgocr_nb.Engine(lang="eng+xyz")
 
 
-def test_missing_tesseract(monkeypatch, page):
+def test_missing_tesseract(monkeypatch, tesseract_engine, page):
     import pytesseract
 
     monkeypatch.setenv("TESSERACT_CMD", "/nonexistent/tesseract")
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "tesseract")
-    tesseract.version.cache_clear()
-    tesseract.languages.cache_clear()
-    try:
-        with pytest.raises(MissingDependencyError, match="`tesseract` program was not found.*"
-                                                         "apt-get install tesseract-ocr"):
-            bgocr_nb.ocr(page, device="cpu")
-    finally:
-        monkeypatch.undo()
-        tesseract.version.cache_clear()
-        tesseract.languages.cache_clear()
+    tesseract_engine("cli")
+    with pytest.raises(MissingDependencyError, match="`tesseract` program was not found.*"
+                                                     "apt-get install tesseract-ocr"):
+        bgocr_nb.ocr(page, device="cpu")
+
+
+def test_engine_choice_errors(monkeypatch, tesseract_engine):
+    with pytest.raises(ArgumentError, match="BGOCR_TESSERACT must be auto, api, cli"):
+        tesseract_engine("fast")
+    monkeypatch.setitem(sys.modules, "tesserocr", None)  # as if not installed
+    with pytest.raises(MissingDependencyError, match="pip install tesserocr.*BGOCR_TESSERACT=cli"):
+        tesseract_engine("api")
+    assert tesseract_engine("auto") == "cli"  # auto falls back to the program
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tesserocr") is None, reason="tesserocr not installed")
+def test_both_engines_read_the_same_page(tesseract_engine, page, page_text):
+    """The in-process API and the program give the same text, words and boxes."""
+    found = {}
+    for name in ("api", "cli"):
+        assert tesseract_engine(name) == name
+        found[name] = tesseract.recognize(page, dpi=150)
+    api, cli = found["api"], found["cli"]
+    assert api.text == cli.text and cer(api.text, page_text) < 0.02
+    assert [(w.text, w.left, w.top, w.width, w.height) for w in api.words] == \
+        [(w.text, w.left, w.top, w.width, w.height) for w in cli.words]
+    assert all(abs(a.confidence - c.confidence) < 5 for a, c in zip(api.words, cli.words))
 
 
 @pytest.mark.parametrize("variables, message", [
@@ -144,7 +163,11 @@ def test_missing_file_raises_and_corrupt_page_is_recorded(tmp_path, page):
     assert "Invoice" in rs[0].text and "corrupt" in rs[-1].error
 
 
-def test_temporary_files_are_private_and_removed(tmp_path, monkeypatch, page):
+@pytest.mark.parametrize("engine", ["cli", "api"])
+def test_temporary_files_are_private_and_removed(tmp_path, monkeypatch, tesseract_engine,
+                                               engine, page):
+    """The program reads a private temporary BMP; the API needs none unless a
+    renderer is asked for. Either way a page over its time limit fails cleanly."""
     import os
     import tempfile
 
@@ -159,11 +182,16 @@ def test_temporary_files_are_private_and_removed(tmp_path, monkeypatch, page):
         seen.append(os.stat(tmp.name).st_mode & 0o777)
         return tmp
 
+    if engine == "api" and importlib.util.find_spec("tesserocr") is None:
+        pytest.skip("tesserocr not installed")
+    tesseract_engine(engine)
     monkeypatch.setattr(tesseract.tempfile, "TemporaryDirectory", spy)
     tesseract.recognize(page)
+    found = tesseract.recognize(page, renderers=("hocr",))
+    assert found.files["hocr"].startswith(b"<?xml") and b"Invoice" in found.files["hocr"]
     with pytest.raises(OcrError, match="did not finish"):
         tesseract.recognize(np.tile(page, (4, 2)), timeout=0.01)
-    assert seen == [0o700, 0o700]
+    assert seen == ([0o700] * 3 if engine == "cli" else [0o700])
     assert list(tmp_path.iterdir()) == []
 
 
