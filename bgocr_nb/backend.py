@@ -47,6 +47,23 @@ class Ops:
         return self.to_host(hist).astype(np.float64)
 
     # Each of these takes and returns a float32 image of values in [0, 255].
+    def stretch(self, image: Any, low: float, high: float) -> Any:
+        """Map ``low`` to 0 and ``high`` to 255 linearly, clipping outside (a new array)."""
+        xp = self.xp
+        out = xp.subtract(image, low, dtype=xp.float32)
+        xp.multiply(out, 255.0 / (high - low), out=out)
+        return xp.clip(out, 0.0, 255.0, out=out)
+
+    def divide_into(self, image: Any, field: Any) -> Any:
+        """``255 * image / field`` clipped to [0, 255], written into ``field`` (the
+        divisor is at least 1); in place because each full-size temporary costs
+        page faults."""
+        xp = self.xp
+        xp.maximum(field, 1.0, out=field)
+        xp.divide(image, field, out=field)
+        xp.multiply(field, 255.0, out=field)
+        return xp.clip(field, 0.0, 255.0, out=field)
+
     def resize(self, image: Any, shape: tuple[int, int]) -> Any:  # bilinear
         raise NotImplementedError
 

@@ -5,9 +5,9 @@ Pages flow through three stages that overlap:
 1. a loader thread reads each source and preprocesses its pages on the chosen
    device, at most ``chunk_size`` pages ahead of OCR (this bounds memory; on a
    GPU the memory pool is released after every chunk);
-2. ``workers`` Tesseract processes, one single-threaded process per core, each
-   fed by a thread of a pool (Tesseract runs as its own process, so a crash in it
-   costs one page attempt, never the batch);
+2. ``workers`` OCR threads, each with its own single-threaded Tesseract engine
+   kept between pages (see :mod:`bgocr_nb.tesseract`: in process through
+   tesserocr, which releases the GIL, or a ``tesseract`` process per page);
 3. the writer appends one JSON line per page (flushed and fsynced), writes its
    ``.txt`` atomically, and at the end a CSV summary.
 
@@ -15,9 +15,9 @@ Every finished page is on disk before the next is reported, so an interrupted
 batch (Ctrl-C, a kernel restart, ``kill -9``) loses nothing; run it again with
 ``resume=True`` and it skips the finished pages, each page appearing once.
 
-Tesseract's start-up costs about 0.1 s a page against seconds of recognition
-for a full page (see benchmarks/RESULTS.md), so each page runs its own Tesseract
-process rather than an in-process API.
+Keeping one engine per worker saves Tesseract's start-up and model load on every
+page: with the in-process engine a batch reads about a third more pages a minute
+than with a process per page (benchmarks/RESULTS.md, ``ours`` against ``ours_cli``).
 """
 
 from __future__ import annotations

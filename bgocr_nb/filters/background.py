@@ -93,11 +93,7 @@ def remove(image: Any, *, radius: float | None = None, floor: float = 0.2) -> An
     out = _full_size(small, image.shape, factor)
     if out is small:  # not resized: the field is still needed below
         out = small.copy()
-    # in place: each full-size temporary costs page faults
-    xp.maximum(out, 1.0, out=out)
-    xp.divide(image, out, out=out)
-    xp.multiply(out, 255.0, out=out)
-    xp.clip(out, 0.0, 255.0, out=out)
+    out = ops.divide_into(image, out)
     if floor > 0:
         bright = float(xp.percentile(small, 98.0))
         void = small < floor * bright

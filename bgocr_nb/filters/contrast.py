@@ -49,7 +49,4 @@ def enhance(image: Any, *, black: float = 1.0, white: float = 0.8) -> Any:
     black = check_number(black, "black", low=0, high=50)
     white = check_number(white, "white", low=0, high=1)
     low, high = levels(image, black=black, white=white)
-    xp = ops_for(image).xp
-    out = xp.subtract(image, low, dtype=xp.float32)
-    xp.multiply(out, 255.0 / (high - low), out=out)
-    return xp.clip(out, 0.0, 255.0, out=out)
+    return ops_for(image).stretch(image, low, high)
