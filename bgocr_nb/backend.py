@@ -47,10 +47,11 @@ class Ops:
         return self.to_host(hist).astype(np.float64)
 
     # Each of these takes and returns a float32 image of values in [0, 255].
-    def stretch(self, image: Any, low: float, high: float) -> Any:
-        """Map ``low`` to 0 and ``high`` to 255 linearly, clipping outside (a new array)."""
+    def stretch(self, image: Any, low: float, high: float, out: Any = None) -> Any:
+        """Map ``low`` to 0 and ``high`` to 255 linearly, clipping outside, into ``out``
+        (a new array by default; ``image`` itself works)."""
         xp = self.xp
-        out = xp.subtract(image, low, dtype=xp.float32)
+        out = xp.subtract(image, low, out=out, dtype=xp.float32)
         xp.multiply(out, 255.0 / (high - low), out=out)
         return xp.clip(out, 0.0, 255.0, out=out)
 
@@ -82,8 +83,10 @@ class Ops:
     def box_mean(self, image: Any, size: int) -> Any:
         raise NotImplementedError
 
-    def rotate(self, image: Any, angle: float, fill: float = 255.0) -> Any:
-        """Rotate counter-clockwise by ``angle`` degrees, growing the canvas."""
+    def rotate(self, image: Any, angle: float, fill: float = 255.0,
+               keep: tuple[float, float, float, float] | None = None) -> Any:
+        """Rotate counter-clockwise by ``angle`` degrees onto the canvas of
+        :func:`rotation_geometry` (``keep``: the box of the input that must stay)."""
         raise NotImplementedError
 
     # Shared by every backend.
@@ -99,8 +102,16 @@ class Ops:
         return block.reshape(h2, factor, w2, factor).mean(axis=(1, 3), dtype=self.xp.float32)
 
 
-def rotation_geometry(shape: tuple[int, int], angle: float) -> tuple[tuple[int, int], np.ndarray]:
-    """Output shape and the 2x3 forward matrix (x, y) of a canvas-growing rotation."""
+def rotation_geometry(shape: tuple[int, int], angle: float,
+                      keep: tuple[float, float, float, float] | None = None
+                      ) -> tuple[tuple[int, int], np.ndarray]:
+    """Output shape and the 2x3 forward matrix (x, y) of a rotation about the centre.
+
+    Without ``keep`` the canvas grows to hold the whole rotated image. With
+    ``keep = (top, left, bottom, right)``, a box of the input that must stay (the
+    ink), the canvas is the input's own size, centred, grown only as far as the
+    rotated box reaches: the corners the rotation swings out hold no ink.
+    """
     h, w = shape
     rad = math.radians(angle)
     c, s = abs(math.cos(rad)), abs(math.sin(rad))
@@ -112,7 +123,16 @@ def rotation_geometry(shape: tuple[int, int], angle: float) -> tuple[tuple[int, 
     m = np.array([[cos, sin, 0.0], [-sin, cos, 0.0]])
     m[0, 2] = (out_w - 1) / 2.0 - (cos * cx + sin * cy)
     m[1, 2] = (out_h - 1) / 2.0 - (-sin * cx + cos * cy)
-    return (out_h, out_w), m
+    if keep is None:
+        return (out_h, out_w), m
+    top, left, bottom, right = keep
+    corners = m @ np.array([[left, right, left, right], [top, top, bottom, bottom], [1.0] * 4])
+    x0 = max(0, min(math.floor(corners[0].min()), (out_w - w) // 2))
+    y0 = max(0, min(math.floor(corners[1].min()), (out_h - h) // 2))
+    x1 = min(out_w, max(math.ceil(corners[0].max()) + 1, (out_w - w) // 2 + w))
+    y1 = min(out_h, max(math.ceil(corners[1].max()) + 1, (out_h - h) // 2 + h))
+    m[:, 2] -= (x0, y0)
+    return (y1 - y0, x1 - x0), m
 
 
 def _odd(size: int) -> int:
@@ -174,8 +194,8 @@ class CvOps(Ops):
         return self.cv2.resize(image[: h2 * factor, : w2 * factor], (w2, h2),
                                interpolation=self.cv2.INTER_AREA)
 
-    def rotate(self, image, angle, fill=255.0):
-        (out_h, out_w), m = rotation_geometry(image.shape, angle)
+    def rotate(self, image, angle, fill=255.0, keep=None):
+        (out_h, out_w), m = rotation_geometry(image.shape, angle, keep)
         return self.cv2.warpAffine(image, m, (out_w, out_h), flags=self.cv2.INTER_LINEAR,
                                    borderMode=self.cv2.BORDER_CONSTANT, borderValue=float(fill))
 
@@ -211,8 +231,8 @@ class NdiOps(Ops):
     def box_mean(self, image, size):
         return self.ndi.uniform_filter(image, size=_odd(size), mode="reflect")
 
-    def rotate(self, image, angle, fill=255.0):
-        out_shape, m = rotation_geometry(image.shape, angle)
+    def rotate(self, image, angle, fill=255.0, keep=None):
+        out_shape, m = rotation_geometry(image.shape, angle, keep)
         # Invert the forward (x, y) matrix, then express it in (row, col) order.
         a = np.vstack([m, [0.0, 0.0, 1.0]])
         inv = np.linalg.inv(a)

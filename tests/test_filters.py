@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -31,6 +32,30 @@ def test_deskew_straightens_and_reports(page):
     straight, angle = deskew.deskew(tilted)
     assert angle == pytest.approx(6.0, abs=0.2)
     assert abs(deskew.estimate_angle(straight)) < 0.2
+
+
+def test_deskew_canvas_keeps_the_page_size_unless_ink_reaches_further(page):
+    """The corners a rotation swings out are dropped only where they hold no ink."""
+    frame = np.full((900, 1400), 255, np.float32)
+    frame[300:300 + page.shape[0], 150:150 + page.shape[1]] = page
+    tilted = cpu_ops().rotate(frame, 8.0, fill=255.0)
+    angle, extent = deskew.measure(tilted)
+    assert angle == pytest.approx(8.0, abs=0.2)
+    full = deskew.rotate(tilted, -angle)
+    kept = deskew.rotate(tilted, -angle, keep=extent)
+    assert kept.shape == tilted.shape and kept.size < 0.8 * full.size
+    assert (kept < 128).sum() == pytest.approx((full < 128).sum(), rel=0.01)  # all the ink
+    assert deskew.deskew(tilted)[0].shape == kept.shape
+    assert deskew.deskew(tilted, canvas="full")[0].shape == full.shape
+    corner = tilted.copy()
+    corner[4:34, 4:204] = page[30:60, 25:225]  # text in a corner the rotation swings out
+    angle, extent = deskew.measure(corner)
+    kept = deskew.rotate(corner, -angle, keep=extent)
+    full = deskew.rotate(corner, -angle)
+    assert kept.shape != corner.shape and kept.size <= full.size
+    assert (kept < 128).sum() == pytest.approx((full < 128).sum(), rel=0.01)
+    with pytest.raises(ArgumentError, match="canvas must be"):
+        deskew.deskew(tilted, canvas="crop")
 
 
 def test_deskew_blank_page_is_zero():
@@ -63,6 +88,20 @@ def test_contrast_makes_faint_text_dark():
     faint[20:40, 20:180] = 168
     out = contrast.enhance(faint)
     assert out[30, 100] < 10 and out[5, 5] == 255
+
+
+def test_contrast_whitens_marks_away_from_the_ink_only(page):
+    """Show-through away from the strokes goes; the strokes' soft edges stay."""
+    soft = cv2.GaussianBlur(page.astype(np.float32), (0, 0), 1.2)  # strokes with soft edges
+    marked = soft.copy()
+    marked[5:25, 300:700] = np.minimum(marked[5:25, 300:700], 215)  # faint marks, no ink near
+    edges = (soft > 120) & (soft < 200)
+    gentle = contrast.enhance(marked)
+    hard = contrast.enhance(marked, white=0.5)
+    marks = contrast.enhance(marked, marks=0.5)
+    assert gentle[15, 500] < 250 and marks[15, 500] == 255          # the marks: whitened
+    assert np.array_equal(marks[edges], gentle[edges])             # stroke edges: as gentle
+    assert (hard[edges] > gentle[edges] + 1).mean() > 0.5          # (a low white thins them)
 
 
 def test_binarize_methods(shaded_page):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..backend import ops_for
 from . import background as _background
 from . import contrast as _contrast
 from . import deskew as _deskew
@@ -29,7 +30,7 @@ UNEVEN = 0.10           # paper field varies by more than 10 %
 DIM_PAPER = 235.0       # paper darker than this (gray, coloured) is normalised
 FAINT_INK = 60.0        # darkest ink lighter than this gets a contrast stretch
 FAINT_MARKS = 0.03      # show-through: faint marks away from the ink cover this much
-MARKS_WHITE = 0.5       # ... and are whitened from halfway between ink and paper
+MARKS_WHITE = 0.5       # ... and are whitened from halfway to the paper level, away from ink
 MIN_SKEW = 0.3          # degrees; Tesseract copes with less
 SMALL_LINES = 15.0      # text line height (about the em) in pixels below which Tesseract misreads
 TARGET_LINES = 21.0     # line height small text is enlarged to
@@ -48,6 +49,7 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
     """
     steps: list[dict] = []
     clock = [time.perf_counter()]
+    original = image
 
     def note(name: str, applied: bool, reason: str, **params: Any) -> None:
         now = time.perf_counter()  # each record carries the time since the last one
@@ -94,10 +96,10 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
 
     angle = 0.0
     if deskew:
-        angle = _deskew.estimate_angle(image)
+        angle, extent = _deskew.measure(image)
         if abs(angle) >= MIN_SKEW:
             fill = 255.0 if normalised else stats.paper_brightness
-            image = _deskew.rotate(image, -angle, fill=min(fill, 255.0))
+            image = _deskew.rotate(image, -angle, fill=min(fill, 255.0), keep=extent)
             note("deskew", True, f"skew {angle:+.2f} deg", angle=angle)
         else:
             note("deskew", False, f"skew {angle:+.2f} deg is below {MIN_SKEW} deg", angle=angle)
@@ -105,12 +107,14 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
     if contrast:
         black, _ = _contrast.levels(image)
         marks = faint_marks(image)
+        # an intermediate made here is overwritten in place (a full-size array less)
+        out = None if ops_for(image).xp.may_share_memory(image, original) else image
         if marks > FAINT_MARKS:
-            image = _contrast.enhance(image, white=MARKS_WHITE)
+            image = _contrast.enhance(image, marks=MARKS_WHITE, out=out)
             note("contrast", True, f"faint marks away from the text cover {marks:.1%} "
-                 "(show-through, stains): whitened", white=MARKS_WHITE)
+                 "(show-through, stains): whitened", marks=MARKS_WHITE)
         elif black > FAINT_INK or normalised:
-            image = _contrast.enhance(image)
+            image = _contrast.enhance(image, out=out)
             note("contrast", True, f"faint ink: darkest level {black:.0f}" if black > FAINT_INK
                  else "stretch the ink to black after background removal")
         else:

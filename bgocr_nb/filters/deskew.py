@@ -14,13 +14,17 @@ from typing import Any
 import numpy as np
 
 from ..backend import ops_for
+from ..errors import ArgumentError
 from ._checks import check_image, check_number
 
 _MAX_POINTS = 40_000  # ink pixels scored; more add time, not precision
+MARGIN = 0.02         # of the page's longer side: room kept around the ink when rotating
+
+Box = tuple[float, float, float, float]  # top, left, bottom, right (pixels)
 
 
-def text_points(image: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column of every ink pixel that belongs to text (host arrays).
+def _text_points(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of every pixel of a host ink mask that belongs to text.
 
     Blobs much taller than the glyphs are left out (scanner bands, vertical rules,
     pictures): a dark band would otherwise outweigh the text and pull the estimate
@@ -29,9 +33,8 @@ def text_points(image: Any) -> tuple[np.ndarray, np.ndarray]:
     """
     import cv2
 
-    from .analysis import glyphs, ink_mask
+    from .analysis import glyphs
 
-    ink = ops_for(image).to_host(ink_mask(image))
     labels, stats, _, height = glyphs(ink)
     if height is not None:
         keep = stats[:, cv2.CC_STAT_HEIGHT] <= 4 * height
@@ -58,8 +61,24 @@ def _scores(ys: Any, xs: Any, angles: np.ndarray, ops: Any) -> np.ndarray:
     return np.concatenate(out)
 
 
+def _extent(ink: np.ndarray, factor: int, shape: tuple[int, int]) -> Box | None:
+    """The box around all ink (text, pictures, marks) in full-size pixels, with a margin."""
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if not rows.size:
+        return None
+    pad = factor + MARGIN * max(shape)
+    return (max(0.0, rows[0] * factor - pad), max(0.0, cols[0] * factor - pad),
+            min(shape[0] - 1.0, (rows[-1] + 1) * factor + pad),
+            min(shape[1] - 1.0, (cols[-1] + 1) * factor + pad))
+
+
 def estimate_angle(image: Any, *, max_angle: float = 16.0) -> float:
-    """Estimate the skew of a dark-on-light page.
+    """Estimate the skew of a dark-on-light page (see :func:`measure`)."""
+    return measure(image, max_angle=max_angle)[0]
+
+
+def measure(image: Any, *, max_angle: float = 16.0) -> tuple[float, Box | None]:
+    """Estimate the skew of a dark-on-light page, and find where its ink lies.
 
     Parameters
     ----------
@@ -69,25 +88,31 @@ def estimate_angle(image: Any, *, max_angle: float = 16.0) -> float:
 
     Returns
     -------
-    float
+    angle : float
         Degrees, positive when the text is rotated counter-clockwise (the
         convention of ``cv2.getRotationMatrix2D``); ``rotate(image, -angle)``
         straightens the page. 0.0 when the page holds too little ink to tell.
+    extent : tuple or None
+        ``(top, left, bottom, right)`` around all the ink, with a margin, for
+        :func:`rotate`'s ``keep``; None without ink.
     """
+    from .analysis import ink_mask
+
     check_image(image)
     max_angle = check_number(max_angle, "max_angle", low=0.5, high=45)
     ops = ops_for(image)
     xp = ops.xp
     factor = max(1, math.ceil(max(image.shape) / 1600))
-    small = ops.downscale(image, factor)
-    ys, xs = text_points(small)
+    ink = ops.to_host(ink_mask(ops.downscale(image, factor)))
+    extent = _extent(ink, factor, image.shape)
+    ys, xs = _text_points(ink)
     if ys.size < 50:
-        return 0.0
+        return 0.0, extent
     if ys.size > _MAX_POINTS:  # a random sample: a regular stride aliases with the glyph grid
         pick = np.random.default_rng(0).choice(ys.size, _MAX_POINTS, replace=False)
         ys, xs = ys[pick], xs[pick]
-    ys = xp.asarray(ys, dtype=xp.float32) - small.shape[0] // 2
-    xs = xp.asarray(xs, dtype=xp.float32) - small.shape[1] // 2
+    ys = xp.asarray(ys, dtype=xp.float32) - ink.shape[0] // 2
+    xs = xp.asarray(xs, dtype=xp.float32) - ink.shape[1] // 2
 
     # Coarse 0.5-degree grid on a third of the points, then 0.05 degree on all.
     coarse = np.arange(-max_angle, max_angle + 1e-9, 0.5)
@@ -101,21 +126,34 @@ def estimate_angle(image: Any, *, max_angle: float = 16.0) -> float:
         denom = a - 2 * b + c
         if denom < 0:
             angle += 0.05 * 0.5 * (a - c) / denom
-    return float(round(angle, 3))
+    return float(round(angle, 3)), extent
 
 
-def rotate(image: Any, angle: float, *, fill: float = 255.0) -> Any:
-    """Rotate counter-clockwise by ``angle`` degrees, growing the canvas, new area ``fill``."""
+def rotate(image: Any, angle: float, *, fill: float = 255.0, keep: Box | None = None) -> Any:
+    """Rotate counter-clockwise by ``angle`` degrees, new area ``fill``.
+
+    The canvas grows to hold the whole rotated page; with ``keep`` (a box of the
+    input, such as :func:`measure`'s ink extent) it keeps the page's size and
+    grows only as far as that box reaches.
+    """
     check_image(image)
     angle = check_number(angle, "angle", low=-360, high=360)
     if angle == 0:
         return image
-    return ops_for(image).rotate(image, angle, fill=check_number(fill, "fill", low=0, high=255))
+    return ops_for(image).rotate(image, angle, fill=check_number(fill, "fill", low=0, high=255),
+                                 keep=keep)
 
 
-def deskew(image: Any, *, max_angle: float = 16.0, min_angle: float = 0.1) -> tuple[Any, float]:
-    """Straighten a page; returns the image and the skew angle that was removed."""
-    angle = estimate_angle(image, max_angle=max_angle)
+def deskew(image: Any, *, max_angle: float = 16.0, min_angle: float = 0.1,
+           canvas: str = "ink") -> tuple[Any, float]:
+    """Straighten a page; returns the image and the skew angle that was removed.
+
+    ``canvas="ink"`` keeps the page's size, grown only as far as its ink reaches
+    once rotated; ``"full"`` grows it to hold the whole rotated page.
+    """
+    if canvas not in ("ink", "full"):
+        raise ArgumentError(f"canvas must be 'ink' or 'full', got {canvas!r}.")
+    angle, extent = measure(image, max_angle=max_angle)
     if abs(angle) < check_number(min_angle, "min_angle", low=0, high=45):
         return image, angle
-    return rotate(image, -angle), angle
+    return rotate(image, -angle, keep=extent if canvas == "ink" else None), angle
