@@ -385,16 +385,17 @@ def _recognize_api(image, *, lang, psm, variables, dpi, timeout, renderers) -> R
     limit_ms = int(timeout * 1000) if timeout else 0
     files: dict[str, bytes] = {}
     if renderers:
-        flags = [f"tessedit_create_{r}" for r in ("txt", *renderers)]
+        settings = {f"tessedit_create_{r}": "1" for r in ("txt", *renderers)}
+        settings["user_defined_dpi"] = str(dpi or 0)
         with tempfile.TemporaryDirectory(prefix="bgocr-") as tmp:
             src, base = _write_bmp(image, tmp), Path(tmp) / "out"
             try:
-                for name, value in [*((f, "1") for f in flags), ("user_defined_dpi", str(dpi or 0))]:
+                for name, value in settings.items():
                     api.SetVariable(name, value)
                 done = api.ProcessPages(str(base), str(src), None, limit_ms)
-            finally:
-                for name, value in [*((f, "0") for f in flags), ("user_defined_dpi", "0")]:
-                    api.SetVariable(name, value)
+            finally:  # this engine serves the thread's next pages: back to defaults
+                for name in settings:
+                    api.SetVariable(name, "0")
             if done:
                 text, files = _read_outputs(base, renderers)
     else:
