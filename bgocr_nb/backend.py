@@ -56,14 +56,12 @@ class Ops:
         return xp.clip(out, 0.0, 255.0, out=out)
 
     def divide_into(self, image: Any, field: Any) -> Any:
-        """``255 * image / field`` clipped to [0, 255], written into ``field`` (the
-        divisor is at least 1); in place because each full-size temporary costs
-        page faults."""
+        """``255 * image / field``, at most 255, written into ``field`` (in place: each
+        full-size temporary costs page faults). ``image >= 0`` and ``field >= 1``."""
         xp = self.xp
-        xp.maximum(field, 1.0, out=field)
         xp.divide(image, field, out=field)
         xp.multiply(field, 255.0, out=field)
-        return xp.clip(field, 0.0, 255.0, out=field)
+        return xp.minimum(field, 255.0, out=field)
 
     def resize(self, image: Any, shape: tuple[int, int]) -> Any:  # bilinear
         raise NotImplementedError
@@ -176,6 +174,10 @@ class CvOps(Ops):
 
     def box_mean(self, image, size):
         return self.cv2.blur(image, (_odd(size),) * 2, borderType=self.cv2.BORDER_REFLECT)
+
+    def divide_into(self, image, field):
+        self.cv2.divide(image, field, dst=field, scale=255.0)  # one parallel pass
+        return self.cv2.min(field, 255.0, dst=field)
 
     def to_uint8(self, image):
         return self.cv2.convertScaleAbs(image)  # rounds and saturates (inputs are >= 0)

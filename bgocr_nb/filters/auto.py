@@ -34,6 +34,9 @@ MARKS_WHITE = 0.5       # ... and are whitened from halfway to the paper level, 
 MIN_SKEW = 0.3          # degrees; Tesseract copes with less
 SMALL_LINES = 15.0      # text line height (about the em) in pixels below which Tesseract misreads
 TARGET_LINES = 21.0     # line height small text is enlarged to
+# Lines are at least as tall as their glyphs; glyphs measured before deskew can be
+# up to a quarter taller than upright ones (at 15 degrees), hence the margin.
+LARGE_GLYPHS = 1.5 * SMALL_LINES
 
 
 def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: bool = True,
@@ -121,7 +124,9 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
             note("contrast", False, f"ink already dark ({black:.0f}) on clean paper")
 
     scale = 1.0
-    if upscale:
+    if upscale and stats.text_height and stats.text_height >= LARGE_GLYPHS:
+        note("upscale", False, f"glyphs {stats.text_height:.0f} px high: no line can be small")
+    elif upscale:
         height = line_height(image)
         if height and height < SMALL_LINES:
             factor = round(min(3.0, TARGET_LINES / height), 2)

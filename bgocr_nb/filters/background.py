@@ -90,10 +90,9 @@ def remove(image: Any, *, radius: float | None = None, floor: float = 0.2) -> An
     small, factor, size = _paper_field(image, radius)
     ops = ops_for(image)
     xp = ops.xp
-    out = _full_size(small, image.shape, factor)
-    if out is small:  # not resized: the field is still needed below
-        out = small.copy()
-    out = ops.divide_into(image, out)
+    # the divisor at least 1 (a bilinear enlargement keeps that); a new array, as
+    # the field itself is still needed below
+    out = ops.divide_into(image, _full_size(xp.maximum(small, 1.0), image.shape, factor))
     if floor > 0:
         bright = float(xp.percentile(small, 98.0))
         void = small < floor * bright
