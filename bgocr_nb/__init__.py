@@ -4,8 +4,8 @@
 >>> result = bgocr_nb.ocr(bgocr_nb.sample_path("memo_shadow.png"))  # doctest: +SKIP
 >>> print(result.text)                                               # doctest: +SKIP
 
-Importing the package is light: NumPy, OpenCV, CuPy, pytesseract and IPython load
-only when first used, so ``%load_ext bgocr_nb`` is instant.
+Importing the package is light: NumPy, OpenCV, CuPy, tesserocr, pytesseract and
+IPython load only when first used, so ``%load_ext bgocr_nb`` is instant.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ BATCH_ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--out",), dict(metavar="DIR", help="write results.jsonl, summary.csv and text/ here")),
     (("--no-resume",), dict(action="store_true",
                             help="redo pages already finished in --out (default: skip them)")),
-    (("--workers",), dict(type=int, metavar="N", help="parallel Tesseract processes "
+    (("--workers",), dict(type=int, metavar="N", help="parallel Tesseract engines "
                                                       "(default: one per core)")),
     (("--chunk-size",), dict(type=int, metavar="N",
                              help="pages preprocessed ahead of OCR (default: from free memory)")),

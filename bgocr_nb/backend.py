@@ -286,7 +286,7 @@ def ops_for(image: Any) -> Ops:
 def opencv_threads(n: int | None):
     """Run OpenCV with ``n`` threads inside the block (None: leave it as it is).
 
-    A batch keeps every core busy with a Tesseract process; OpenCV's own thread
+    A batch keeps every core busy with a Tesseract engine; OpenCV's own thread
     pool on top of that only adds switching, so the batch runs it on one thread.
     """
     import cv2

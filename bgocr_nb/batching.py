@@ -367,7 +367,7 @@ def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str
     resume : bool
         Skip pages already finished in ``out`` (failed ones run again).
     workers : int, optional
-        Parallel Tesseract processes (default: one per core).
+        Parallel Tesseract engines, one thread each (default: one per core).
     chunk_size : int, optional
         Pages preprocessed ahead of OCR (see :func:`default_chunk_size`).
     words : bool

@@ -217,8 +217,8 @@ def test_load_ext_is_light_and_fast():
         import bgocr_nb
         bgocr_nb.load_ipython_extension(shell)
         elapsed = time.perf_counter() - t0
-        heavy = [m for m in ("numpy", "cupy", "cv2", "pytesseract", "ipywidgets", "matplotlib",
-                             "pandas", "scipy", "PIL")
+        heavy = [m for m in ("numpy", "cupy", "cv2", "pytesseract", "tesserocr", "ipywidgets",
+                             "matplotlib", "pandas", "scipy", "PIL")
                  if m in sys.modules]
         assert "bgocr" in shell.magics_manager.magics["line"], "magic not registered"
         assert "bgocr" in shell.magics_manager.magics["cell"], "cell magic not registered"
