@@ -30,7 +30,8 @@ ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                              help="largest page accepted, in pixels (decompression-bomb guard)")),
     (("--save-preprocessed",), dict(metavar="DIR", help="write each preprocessed page here")),
     (("--json",), dict(action="store_true", help="print JSON records instead of the text")),
-    (("--devices",), dict(action="store_true", help="list the devices and exit")),
+    (("--devices",), dict(action="store_true",
+                          help="list the devices and the Tesseract in use, and exit")),
 ]
 
 

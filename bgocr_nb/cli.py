@@ -85,11 +85,13 @@ def _run_batch(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .batching import page_filename
+    from . import tesseract
     from .devices import devices
     from .engine import Engine
 
     if args.devices:
         print(repr(devices()))
+        print(f"OCR: {tesseract.status()}")
         return 0
     if not args.sources:
         print("bgocr: error: give at least one IMAGE (or --devices)", file=sys.stderr)

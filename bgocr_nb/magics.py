@@ -87,8 +87,9 @@ class BgocrMagics(Magics):
         ``%%bgocr [options]`` with one input per line, run as a batch with a
         progress bar and return a BatchResult (``.to_dataframe()``); ``--out DIR``
         writes the results there as they finish, and resumes.
-        ``%bgocr --devices`` lists the devices. A trailing ``;`` hides the
-        value (IPython then returns None: keep it with ``-o NAME``).
+        ``%bgocr --devices`` lists the devices and prints the Tesseract in use. A
+        trailing ``;`` hides the value (IPython then returns None: keep it with
+        ``-o NAME``).
         """
         # IPython hides the value of a line ending in ";" (output_can_be_silenced)
         # but still passes the ";" on
@@ -116,8 +117,10 @@ class BgocrMagics(Magics):
 
     def _run(self, args: Any, cell: str | None) -> Any:
         if args.devices:
+            from . import tesseract
             from .devices import devices
 
+            print(f"OCR: {tesseract.status()}")
             return devices()
         from .inputs import expand_inputs, parse_lines
 

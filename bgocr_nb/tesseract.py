@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ArgumentError, MissingDependencyError, OcrError
+from .errors import ArgumentError, BgocrError, MissingDependencyError, OcrError
 
 INSTALL_HINT = ("Install Tesseract: `sudo apt-get install tesseract-ocr` (Debian/Ubuntu), "
                 "`brew install tesseract` (macOS) or `conda install -c conda-forge tesseract`.")
@@ -164,6 +164,14 @@ def describe() -> str:
 
         return f"Tesseract {version()} in process (tesserocr {tesserocr.__version__})"
     return f"Tesseract {version()} (the tesseract program, a process per page)"
+
+
+def status() -> str:
+    """:func:`describe`, or why no Tesseract can run (for device listings)."""
+    try:
+        return describe()
+    except BgocrError as exc:
+        return f"unavailable: {exc}"
 
 
 @lru_cache(maxsize=1)

@@ -74,7 +74,8 @@ def test_bad_input_exit_code(tmp_path, scan):
 def test_no_arguments_and_devices(capsys):
     assert main([]) == 2
     assert main(["--devices"]) == 0
-    assert "CPU" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "CPU" in out and "OCR: Tesseract 5." in out
 
 
 def test_help_lists_filters_and_exit_codes():

@@ -101,10 +101,11 @@ def test_quoted_filter_spec_with_spaces(ip, pages):
     assert "quick" in result.text
 
 
-def test_devices(ip):
+def test_devices(ip, capsys):
     listed = ip.run_line_magic("bgocr", "--devices")
     assert listed[0].id == "cpu"
     assert "<table>" in listed._repr_html_()
+    assert "OCR: Tesseract 5." in capsys.readouterr().out
 
 
 def test_help_lists_shared_and_magic_options(ip):
