@@ -26,6 +26,7 @@ def noisy(page):
     ("gaussian", (2.0,)), ("median", (3,)), ("median", (5,)), ("maximum", (7,)),
     ("minimum", (7,)), ("box_mean", (9,)), ("downscale", (4,)), ("resize", ((300, 500),)),
     ("resize", ((900, 1500),)), ("rotate", (7.5,)), ("rotate", (-12.0,)),
+    ("rotate", (7.5, 255.0, (40.0, 60.0, 250.0, 900.0))), ("stretch", (30.0, 200.0)),
 ])
 def test_ndimage_ops_match_opencv(noisy, op, args):
     cv, nd = getattr(cpu_ops(), op)(noisy, *args), getattr(NDI, op)(noisy, *args)
@@ -56,6 +57,27 @@ def test_pipeline_same_on_both_backends(shaded_page, spec):
         diff = np.abs(cpu.image.astype(int) - nd.image)
         assert diff.mean() < 2.0
         assert (diff > 64).mean() < 0.01
+
+
+def test_divide_into_agrees(noisy):
+    field = np.linspace(1.0, 300.0, noisy.size, dtype=np.float32).reshape(noisy.shape)
+    cv, nd = cpu_ops().divide_into(noisy, field.copy()), NDI.divide_into(noisy, field.copy())
+    np.testing.assert_allclose(cv, nd, rtol=1e-5, atol=1e-3)
+    assert cv.max() <= 255.0 and cv.min() >= 0.0
+
+
+def test_show_through_page_same_on_both_backends():
+    from bgocr_nb import synth
+    from bgocr_nb.filters import color
+
+    page = color.grayscale(synth.make_page("show_through+skew", seed=0).image)
+    cpu = Pipeline("auto").run(page, device="cpu")
+    with host_ops(NDI):
+        nd = Pipeline("auto").run(page, device="cpu")
+    assert [s.name for s in cpu.steps if s.applied] == ["deskew", "contrast"]
+    assert [str(s) for s in cpu.steps] == [str(s) for s in nd.steps]
+    assert cpu.image.shape == nd.image.shape
+    assert np.abs(cpu.image.astype(int) - nd.image).mean() < 2.0
 
 
 def test_to_uint8_rounds_and_saturates_alike():
