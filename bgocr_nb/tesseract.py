@@ -81,12 +81,13 @@ def engine() -> str:
 
     Chosen by the ``BGOCR_TESSERACT`` environment variable (``auto``, ``api`` or
     ``cli``); ``auto`` takes ``api`` where tesserocr imports and language data is
-    found. Cached: call ``engine.cache_clear()`` after changing the variable.
+    found, unless ``TESSERACT_CMD`` names a program to run. Cached: call
+    ``engine.cache_clear()`` after changing the variables.
     """
     wanted = os.environ.get("BGOCR_TESSERACT", "").strip().lower() or "auto"
     if wanted not in ENGINES:
         raise ArgumentError(f"BGOCR_TESSERACT must be {', '.join(ENGINES)}, got {wanted!r}.")
-    if wanted == "cli":
+    if wanted == "cli" or (wanted == "auto" and os.environ.get("TESSERACT_CMD")):
         return "cli"
     try:
         import tesserocr  # noqa: F401

@@ -110,6 +110,11 @@ def test_engine_choice_errors(monkeypatch, tesseract_engine):
     with pytest.raises(MissingDependencyError, match="pip install tesserocr.*BGOCR_TESSERACT=cli"):
         tesseract_engine("api")
     assert tesseract_engine("auto") == "cli"  # auto falls back to the program
+    monkeypatch.delitem(sys.modules, "tesserocr")
+    if importlib.util.find_spec("tesserocr") is not None:
+        assert tesseract_engine("auto") == "api"
+        monkeypatch.setenv("TESSERACT_CMD", "tesseract")  # a program named: the program
+        assert tesseract_engine("auto") == "cli"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tesserocr") is None, reason="tesserocr not installed")
