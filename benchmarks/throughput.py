@@ -206,15 +206,15 @@ def run_ours_cli(pages: list[dict], folder: Path, out: Path, workers: int, lang:
 
     before = os.environ.get("BGOCR_TESSERACT")
     os.environ["BGOCR_TESSERACT"] = "cli"
+    tesseract.reset()
     try:
-        for cached in (tesseract.engine, tesseract.version, tesseract.languages):
-            cached.cache_clear()
         return run_ours(pages, folder, out, workers, "cpu", lang)
     finally:
-        os.environ.pop("BGOCR_TESSERACT") if before is None else \
-            os.environ.__setitem__("BGOCR_TESSERACT", before)
-        for cached in (tesseract.engine, tesseract.version, tesseract.languages):
-            cached.cache_clear()
+        if before is None:
+            del os.environ["BGOCR_TESSERACT"]
+        else:
+            os.environ["BGOCR_TESSERACT"] = before
+        tesseract.reset()
 
 
 def _tess_cli(job: tuple[str, str]) -> tuple[str, float, str]:

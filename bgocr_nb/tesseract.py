@@ -82,7 +82,7 @@ def engine() -> str:
     Chosen by the ``BGOCR_TESSERACT`` environment variable (``auto``, ``api`` or
     ``cli``); ``auto`` takes ``api`` where tesserocr imports and language data is
     found, unless ``TESSERACT_CMD`` names a program to run. Cached: call
-    ``engine.cache_clear()`` after changing the variables.
+    :func:`reset` after changing the variables.
     """
     wanted = os.environ.get("BGOCR_TESSERACT", "").strip().lower() or "auto"
     if wanted not in ENGINES:
@@ -165,6 +165,13 @@ def describe() -> str:
 
         return f"Tesseract {version()} in process (tesserocr {tesserocr.__version__})"
     return f"Tesseract {version()} (the tesseract program, a process per page)"
+
+
+def reset() -> None:
+    """Forget the cached engine choice, language folder, version and languages (after
+    changing ``BGOCR_TESSERACT``, ``TESSDATA_PREFIX`` or ``TESSERACT_CMD``)."""
+    for cached in (engine, tessdata, version, languages):
+        cached.cache_clear()
 
 
 def status() -> str:

@@ -45,23 +45,16 @@ def shaded_page(page) -> np.ndarray:
     return (page * light).astype(np.uint8)
 
 
-def _clear_tesseract_caches() -> None:
-    from bgocr_nb import tesseract
-
-    for cached in (tesseract.engine, tesseract.tessdata, tesseract.version, tesseract.languages):
-        cached.cache_clear()
-
-
 @pytest.fixture
 def tesseract_engine(monkeypatch):
     """Choose the Tesseract engine for one test: ``tesseract_engine("cli")``."""
+    from bgocr_nb import tesseract
+
     def choose(name: str) -> str:
         monkeypatch.setenv("BGOCR_TESSERACT", name)
-        _clear_tesseract_caches()
-        from bgocr_nb import tesseract
-
+        tesseract.reset()
         return tesseract.engine()
 
     yield choose
     monkeypatch.undo()
-    _clear_tesseract_caches()
+    tesseract.reset()
