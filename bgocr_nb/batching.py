@@ -336,7 +336,7 @@ def _page_record(engine: Engine, page: Page, pre: Preprocessed, load_s: float,
         Image.fromarray(pre.image).save(save_to / page_filename(page.source, page.index, ".png"))
     try:
         result = engine.recognize(page, load_seconds=load_s, preprocessed=pre,
-                                  renderers=renderers)
+                                  renderers=renderers, words=words)
     except BgocrError as exc:
         return failure_record(page.source, page.index, exc), {}
     record = result.to_dict(words=words, review_threshold=threshold)

@@ -77,8 +77,9 @@ class Engine:
 
     def recognize(self, page: Page, *, load_seconds: float = 0.0,
                   preprocessed: Preprocessed | None = None,
-                  renderers: tuple[str, ...] = ()) -> OcrResult:
-        """Preprocess (unless ``preprocessed`` is given) and OCR one loaded page.
+                  renderers: tuple[str, ...] = (), words: bool = True) -> OcrResult:
+        """Preprocess (unless ``preprocessed`` is given) and OCR one loaded page
+        (its words with their boxes unless ``words=False``).
 
         A Tesseract run that fails (its process killed, say) is tried again up to
         ``OCR_RETRIES`` times before the error is raised.
@@ -92,14 +93,15 @@ class Engine:
             try:
                 found = tesseract.recognize(pre.image, lang=self.lang, psm=self.psm,
                                             variables=self.variables, timeout=self.timeout,
-                                            renderers=renderers, dpi=dpi)
+                                            renderers=renderers, dpi=dpi, words=words)
                 break
             except OcrError:
                 if attempt == OCR_RETRIES:
                     raise
         ocr_s = time.perf_counter() - t0
         return OcrResult(
-            text=found.text, words=found.words, image=pre.image,
+            text=found.text, words=found.words or [], confidences=found.confidences,
+            image=pre.image,
             original=page.image if self.keep_original else None, source=page.source,
             page=page.index, device=pre.device.id, lang=self.lang, filters=self.pipeline.spec,
             steps=pre.steps, angle=pre.angle, files=found.files,

@@ -24,7 +24,8 @@ class OcrResult:
     ----------
     text : str
     words : list of Word
-        With boxes in the preprocessed image's pixels and confidence 0-100.
+        With boxes in the preprocessed image's pixels and confidence 0-100 (empty
+        when a batch was not asked for words).
     image : numpy.ndarray
         The preprocessed uint8 page.
     original : numpy.ndarray or None
@@ -44,6 +45,9 @@ class OcrResult:
         Seconds per stage: ``load``, ``preprocess``, ``ocr``, ``total``.
     files : dict
         Tesseract renderer outputs asked for (``"hocr"``, ``"pdf"``), as bytes.
+    confidences : list of int, optional
+        Every word's whole-number confidence, as Tesseract's ``MeanTextConf``
+        averages them; taken from ``words`` when not given.
     """
 
     text: str
@@ -59,13 +63,23 @@ class OcrResult:
     angle: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
+    confidences: list[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.confidences is None:
+            self.confidences = [int(w.confidence) for w in self.words]
+
+    @property
+    def word_count(self) -> int:
+        return len(self.confidences)
 
     @property
     def mean_confidence(self) -> float:
-        """Mean word confidence, 0-100 (NaN when no word was found)."""
-        if not self.words:
+        """Mean of the words' whole-number confidences, 0-100, as Tesseract's
+        ``MeanTextConf`` but not rounded (NaN when no word was found)."""
+        if not self.confidences:
             return math.nan
-        return float(np.mean([w.confidence for w in self.words]))
+        return float(np.mean(self.confidences))
 
     @property
     def ok(self) -> bool:
@@ -99,7 +113,7 @@ class OcrResult:
         record = {"source": self.source, "page": self.page, "text": self.text,
                   "mean_confidence": None if math.isnan(conf) else round(conf, 2),
                   "needs_review": self.needs_review(review_threshold),
-                  "word_count": len(self.words),
+                  "word_count": self.word_count,
                   "device": self.device, "lang": self.lang, "filters": self.filters,
                   "angle": round(self.angle, 3),
                   "steps": [str(s) for s in self.steps if s.applied],
@@ -121,7 +135,7 @@ class OcrResult:
     def __repr__(self) -> str:
         conf = self.mean_confidence
         first = self.text.strip().splitlines()[0][:60] if self.text.strip() else ""
-        return (f"<OcrResult {self.source} p{self.page + 1}: {len(self.words)} words, "
+        return (f"<OcrResult {self.source} p{self.page + 1}: {self.word_count} words, "
                 f"confidence {conf:.1f}, {self.device}, angle {self.angle:+.2f}, "
                 f"{self.timings.get('total', 0):.2f} s: {first!r}>")
 

@@ -59,6 +59,17 @@ def test_batch_writes_every_page_once(scans, tmp_path):
     assert "9 pages" in result._repr_html_()
 
 
+def test_words_only_when_asked_with_the_same_confidence(scans, tmp_path):
+    plain, full = (read_jsonl(batch(scans / "sub", device="cpu", out=tmp_path / str(words),
+                                    words=words, progress=False).out / "results.jsonl")
+                   for words in (False, True))
+    assert len(plain) == len(full) == 2
+    for a, b in zip(sorted(plain, key=lambda r: r["source"]),
+                    sorted(full, key=lambda r: r["source"])):
+        assert "words" not in a and len(b["words"]) == a["word_count"] == b["word_count"] > 5
+        assert a["text"] == b["text"] and a["mean_confidence"] == b["mean_confidence"] > 80
+
+
 def test_resume_skips_finished_and_retries_failed(scans, tmp_path):
     out = tmp_path / "out"
     batch(scans, device="cpu", out=out, workers=2, progress=False)

@@ -131,6 +131,21 @@ def test_both_engines_read_the_same_page(tesseract_engine, page, page_text):
     assert all(abs(a.confidence - c.confidence) < 5 for a, c in zip(api.words, cli.words))
 
 
+def test_words_are_optional_and_the_confidences_come_either_way(tesseract_engine, page):
+    """Without words the API skips the TSV; the page's confidences are the same."""
+    for name in ("api", "cli"):
+        tesseract_engine(name)
+        full = tesseract.recognize(page, dpi=150)
+        bare = tesseract.recognize(page, dpi=150, words=False)
+        assert bare.words is None and bare.text == full.text
+        assert bare.confidences == full.confidences == [int(w.confidence) for w in full.words]
+        result = bgocr_nb.OcrResult(text=bare.text, words=[], image=page,
+                                    confidences=bare.confidences)
+        assert result.word_count == len(full.words) > 10
+        assert result.mean_confidence == pytest.approx(
+            np.mean([int(w.confidence) for w in full.words]))
+
+
 @pytest.mark.parametrize("variables, message", [
     ({"user_words_file": "/etc/passwd"}, "reads or writes files"),
     ({"tessedit_write_images": "1"}, "reads or writes files"),

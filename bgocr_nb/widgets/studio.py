@@ -335,7 +335,7 @@ class Studio(widgets.VBox):
             conf = result.mean_confidence
             t = result.timings
             self.timings.value = (f"preprocess {t['preprocess']:.2f} s on {result.device}, "
-                                  f"OCR {t['ocr']:.2f} s &middot; {len(result.words)} words, "
+                                  f"OCR {t['ocr']:.2f} s &middot; {result.word_count} words, "
                                   f"mean confidence {'n/a' if conf != conf else f'{conf:.0f}'}")
         return self.result
 
