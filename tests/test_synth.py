@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 from bgocr_nb import datasets, synth
-from bgocr_nb.synth import KINDS, SyntheticPage, make_page
+from bgocr_nb.synth import DEGRADATIONS, HELD_OUT_KINDS, KINDS, SyntheticPage, make_page
 
 WIDTH = 700  # small pages keep the tests fast
 
@@ -46,7 +46,7 @@ def test_text_depends_only_on_seed_and_lang():
 
 
 @pytest.mark.parametrize("lang", ["eng", "chi_sim"])
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", DEGRADATIONS)
 def test_every_kind_valid_image(kind, lang):
     page = make_page(kind, lang=lang, seed=1, width_px=WIDTH)
     assert isinstance(page, SyntheticPage)
@@ -63,8 +63,28 @@ def test_every_kind_valid_image(kind, lang):
         assert page.angle == 0.0
 
 
+def test_held_out_kinds_stay_out_of_the_default_corpus():
+    assert set(KINDS) | set(HELD_OUT_KINDS) == set(DEGRADATIONS)
+    assert not set(KINDS) & set(HELD_OUT_KINDS)
+
+
+def test_held_out_degradations_do_what_they_say():
+    clean = make_page("clean", seed=2, width_px=WIDTH).image.astype(np.float32)
+    ink = clean < 128
+    bits = make_page("dither", seed=2, width_px=WIDTH).image
+    assert set(np.unique(bits)) <= {0, 255} and 0.05 < (bits[~ink] == 0).mean() < 0.4
+    faded = make_page("faded", seed=2, width_px=WIDTH).image.astype(np.float32)
+    darkness = (255 - faded[ink]) / (255 - clean[ink])  # ink strength kept, per pixel
+    assert darkness.max() > 0.95 and darkness.min() < 0.5 and faded[clean == 255].min() == 255
+    marked = make_page("highlighter", seed=2, width_px=WIDTH).image
+    paper = marked[~ink]
+    assert 0.05 < (np.ptp(paper, axis=1) > 30).mean() < 0.5  # some paper is coloured, most not
+    tilted = make_page("perspective", seed=2, width_px=WIDTH)
+    assert tilted.angle == 0.0 and tilted.image.shape != clean.shape
+
+
 def test_rgb_kinds():
-    for kind in ("stain", "colored"):
+    for kind in ("stain", "colored", "highlighter"):
         img = make_page(kind, seed=2, width_px=WIDTH).image
         assert img.ndim == 3
         assert np.ptp(img, axis=2).max() > 20  # really coloured
