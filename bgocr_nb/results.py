@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import BgocrError
 from .pipeline import StepRecord
-from .tesseract import Word
+from .tesseract import Word, whole_confidences
 
 LOW_CONFIDENCE = 70.0  # words under this are highlighted; pages under it flagged
 
@@ -67,7 +67,7 @@ class OcrResult:
 
     def __post_init__(self) -> None:
         if self.confidences is None:
-            self.confidences = [int(w.confidence) for w in self.words]
+            self.confidences = whole_confidences(self.words)
 
     @property
     def word_count(self) -> int:

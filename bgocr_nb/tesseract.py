@@ -354,8 +354,8 @@ def _read_outputs(base: Path, renderers: tuple[str, ...]) -> tuple[str, dict[str
     return text, {r: base.with_suffix(f".{r}").read_bytes() for r in renderers}
 
 
-def _confidences(words: list[Word]) -> list[int]:
-    """Tesseract's whole-number word confidences (what its API's AllWordConfidences gives)."""
+def whole_confidences(words: list[Word]) -> list[int]:
+    """The words' whole-number confidences, as Tesseract's ``AllWordConfidences`` gives them."""
     return [int(w.confidence) for w in words]
 
 
@@ -389,7 +389,8 @@ def _recognize_cli(image, *, lang, psm, variables, dpi, timeout, renderers,
             raise OcrError(f"Tesseract failed (status {exc.status}): {exc.message}") from exc
         text, files = _read_outputs(base, renderers)
         found = _parse_tsv(base.with_suffix(".tsv").read_text(encoding="utf-8"))
-    return Recognition(text.strip("\f\n "), found if words else None, _confidences(found), files)
+    return Recognition(text.strip("\f\n "), found if words else None, whole_confidences(found),
+                       files)
 
 
 _thread = threading.local()

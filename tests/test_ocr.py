@@ -138,12 +138,12 @@ def test_words_are_optional_and_the_confidences_come_either_way(tesseract_engine
         full = tesseract.recognize(page, dpi=150)
         bare = tesseract.recognize(page, dpi=150, words=False)
         assert bare.words is None and bare.text == full.text
-        assert bare.confidences == full.confidences == [int(w.confidence) for w in full.words]
+        assert bare.confidences == full.confidences == tesseract.whole_confidences(full.words)
         result = bgocr_nb.OcrResult(text=bare.text, words=[], image=page,
                                     confidences=bare.confidences)
         assert result.word_count == len(full.words) > 10
         assert result.mean_confidence == pytest.approx(
-            np.mean([int(w.confidence) for w in full.words]))
+            np.mean(tesseract.whole_confidences(full.words)))
 
 
 @pytest.mark.parametrize("variables, message", [
