@@ -553,7 +553,8 @@ def report(pages, results, startup, mem, gpu_info, info, args, pdf_how, seconds)
         o = results["ours"]
         parts = [f"ours per page (median; {w} pages at a time): load {median(o['load_s']):.3f} s,"
                  f" preprocess {median(o['preprocess_s']):.3f} s, Tesseract "
-                 f"{median(o['ocr_s']):.3f} s (text + TSV, {info.get('engine', 'engine?')})"]
+                 f"{median(o['ocr_s']):.3f} s (text and word confidences, "
+                 f"{info.get('engine', 'engine?')})"]
         if "ours_cli" in ppm:
             parts.append(f"ours_cli: Tesseract {median(results['ours_cli']['ocr_s']):.3f} s "
                          "(the program, text + TSV)")
