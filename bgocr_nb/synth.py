@@ -394,9 +394,6 @@ def render_page(text: str, **kwargs) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-_LUMA_RGB = (0.299, 0.587, 0.114)  # ITU-R BT.601, as the pipeline's grayscale
-
-
 def _u8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
@@ -658,6 +655,12 @@ def jpeg(img: np.ndarray, rng: np.random.Generator, *, quality: int | None = Non
         return np.asarray(im.convert("RGB" if img.ndim == 3 else "L")).copy()
 
 
+def _warp_fill(img: np.ndarray, fill: int | Sequence[int] | None) -> tuple[float, ...]:
+    """OpenCV's borderValue for a warp: ``fill``, or the paper colour at the page edge."""
+    fill = _background(img) if fill is None else fill
+    return tuple(float(v) for v in (fill if isinstance(fill, (tuple, list)) else (fill,) * 3))
+
+
 def skew(img: np.ndarray, rng: np.random.Generator, *, angle: float | None = None,
          fill: int | Sequence[int] | None = None) -> np.ndarray:
     """Rotate by ``angle`` degrees (counter-clockwise positive, as in
@@ -677,10 +680,8 @@ def skew(img: np.ndarray, rng: np.random.Generator, *, angle: float | None = Non
     nw, nh = int(np.ceil(h * s + w * c)), int(np.ceil(h * c + w * s))
     m[0, 2] += nw / 2.0 - w / 2.0
     m[1, 2] += nh / 2.0 - h / 2.0
-    fill = _background(img) if fill is None else fill
-    bv = tuple(fill) if isinstance(fill, (tuple, list)) else (fill,) * 3
     return cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=tuple(float(v) for v in bv))
+                          borderValue=_warp_fill(img, fill))
 
 
 def inverted(img: np.ndarray, rng: np.random.Generator, *, bg: float | None = None,
@@ -774,8 +775,9 @@ def highlighter(img: np.ndarray, rng: np.random.Generator, *, fraction: float | 
         x1 = int(min(w, right - rng.uniform(0, 0.5) * (right - left)))  # often stops mid-line
         xs = np.arange(x0, x1, dtype=np.float32)
         wobble = np.sin(xs / max(w, 1) * rng.uniform(4, 9) + rng.uniform(0, 6)) * pad * 0.6
-        for x, dy in zip(xs.astype(int), wobble):
-            cover[int(max(0, top - pad + dy)):int(min(h, bottom + pad + dy)), x] = 1.0
+        rows = np.arange(h, dtype=np.float32)[:, None]
+        band = (rows >= np.floor(top - pad + wobble)) & (rows < np.floor(bottom + pad + wobble))
+        cover[:, x0:x1] = np.maximum(cover[:, x0:x1], band)
     cover = cv2.GaussianBlur(cover, (0, 0), 1.5)[..., None] * rng.uniform(0.75, 0.95)
     return _u8(_rgb(img).astype(np.float32) * (1.0 - cover * (1.0 - col)))
 
@@ -801,9 +803,8 @@ def dither(img: np.ndarray, rng: np.random.Generator, *, paper: float | None = N
     """A bilevel scan (fax, 1-bit scanner mode) of grayish paper: the gray page is
     error-diffused to black and white dots; returns 0/255 gray."""
     paper = float(rng.uniform(195, 225)) if paper is None else float(paper)
-    gray = img if img.ndim == 2 else img.astype(np.float32) @ np.array(_LUMA_RGB, np.float32)
-    toned = _u8(np.asarray(gray, np.float32) * (paper / 255.0))
-    with Image.fromarray(toned).convert("1") as bits:  # Floyd-Steinberg
+    gray = np.asarray(Image.fromarray(img).convert("L"), np.float32)  # ITU-R 601 luma
+    with Image.fromarray(_u8(gray * (paper / 255.0))).convert("1") as bits:  # Floyd-Steinberg
         return np.asarray(bits, dtype=np.uint8) * np.uint8(255)
 
 
@@ -819,11 +820,9 @@ def perspective(img: np.ndarray, rng: np.random.Generator, *, amount: float | No
     dst = src + rng.uniform(-amount, amount, (4, 2)).astype(np.float32) * np.float32([w, h])
     dst -= dst.min(axis=0)
     size = tuple(int(np.ceil(v)) for v in dst.max(axis=0))
-    fill = _background(img) if fill is None else fill
-    bv = tuple(fill) if isinstance(fill, (tuple, list)) else (fill,) * 3
     return cv2.warpPerspective(img, cv2.getPerspectiveTransform(src, dst), size,
                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                               borderValue=tuple(float(v) for v in bv))
+                               borderValue=_warp_fill(img, fill))
 
 
 DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {
