@@ -51,8 +51,9 @@ SEEDS = (0, 1, 2)
 SMALL = 0.6          # small-font pages: text at 60 % of make_page's default size
 SMALL_SEEDS = (0, 1, 2)  # seeds that also get a small-font page
 
-DEFAULT_EM_PX = 34.0  # make_page's default em size in pixels
+DEFAULT_EM_PX = 34.0  # make_page's default em size in pixels, at DPI
 DPI = 150
+WIDTH_PX = 1240       # make_page's default page width, at DPI
 
 METHODS = {  # name: (filters, tesseract variables, description)
     "raw": ("none", {}, "Tesseract, raw page"),
@@ -73,10 +74,11 @@ class PageSpec:
     lang: str
     seed: int
     scale: float = 1.0  # font size relative to the default
+    dpi: int = DPI      # the page and its text are drawn this much finer than at DPI
 
     @property
     def font_px(self) -> int:
-        return int(round(DEFAULT_EM_PX * self.scale))
+        return int(round(DEFAULT_EM_PX * self.scale * self.dpi / DPI))
 
     @property
     def name(self) -> str:
@@ -84,10 +86,10 @@ class PageSpec:
         return f"{self.kind}/{self.lang}/s{self.seed}{small}"
 
 
-def corpus(kinds, langs, seeds, small_seeds, small_scale=SMALL) -> list[PageSpec]:
-    pages = [PageSpec(k, lg, s) for k in kinds for lg in langs for s in seeds]
+def corpus(kinds, langs, seeds, small_seeds, small_scale=SMALL, dpi=DPI) -> list[PageSpec]:
+    pages = [PageSpec(k, lg, s, 1.0, dpi) for k in kinds for lg in langs for s in seeds]
     if small_scale and small_scale != 1.0:
-        pages += [PageSpec(k, lg, s, small_scale) for k in kinds for lg in langs
+        pages += [PageSpec(k, lg, s, small_scale, dpi) for k in kinds for lg in langs
                   for s in small_seeds]
     return pages
 
@@ -105,10 +107,11 @@ def run_page(spec: PageSpec, methods: tuple[str, ...]) -> dict:
     from bgocr_nb.synth import make_page
 
     t0 = time.perf_counter()
-    page = make_page(spec.kind, lang=spec.lang, seed=spec.seed, dpi=DPI,
-                     font_size_pt=spec.font_px * 72.0 / DPI)
+    page = make_page(spec.kind, lang=spec.lang, seed=spec.seed, dpi=spec.dpi,
+                     width_px=round(WIDTH_PX * spec.dpi / DPI),
+                     font_size_pt=spec.font_px * 72.0 / spec.dpi)
     row = {"page": spec.name, "kind": spec.kind, "lang": spec.lang, "seed": spec.seed,
-           "font_px": spec.font_px, "height": page.image.shape[0], "width": page.image.shape[1],
+           "dpi": spec.dpi, "font_px": spec.font_px, "height": page.image.shape[0], "width": page.image.shape[1],
            "true_angle": round(page.angle, 2)}
     hyps = {}
     preprocessed: dict[str, object] = {}
@@ -121,7 +124,7 @@ def run_page(spec: PageSpec, methods: tuple[str, ...]) -> dict:
             t = time.perf_counter()
             # the resolution a scan file declares, as Tesseract reads it from the file
             text = C.ocr_text(pre.image, lang=spec.lang, variables=variables,
-                              dpi=round(DPI * pre.scale))
+                              dpi=round(spec.dpi * pre.scale))
             row[f"sec_{m}"] = round(time.perf_counter() - t, 3)
             row[m] = cer(text, page.text)
             if m in ("raw", "ours"):
@@ -266,7 +269,8 @@ def report(rows: list[dict], methods: tuple[str, ...], s: dict, info: dict, args
                    f"{', '.join(sorted({r['lang'] for r in rows}))}; seeds "
                    f"{', '.join(str(x) for x in sorted({r['seed'] for r in rows}))}; font em "
                    f"{' and '.join(str(x) for x in sorted({r['font_px'] for r in rows}, reverse=True))} px "
-                   f"at {DPI} DPI; every method tells Tesseract that resolution, as it reads "
+                   f"at {rows[0]['dpi'] if rows else DPI} DPI; every method tells Tesseract that "
+                   "resolution, as it reads "
                    "it from a scan file.")
     summary = "\n".join([
         f"Machine: {C.machine_line(info)}. Code: {C.git_revision()}. "
@@ -321,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--held-out", action="store_true",
                     help="the held-out kinds instead: " + ", ".join(HELD_OUT_KINDS)
                     + " plus " + ", ".join(HELD_OUT_COMBOS))
+    ap.add_argument("--dpi", type=int, default=DPI,
+                    help=f"draw the pages this fine (default {DPI}; 300 as most scans), text "
+                    "and page the same size on paper")
     ap.add_argument("--langs", help=f"comma-separated languages (default {','.join(LANGS)})")
     ap.add_argument("--seeds", help=f"comma-separated seeds (default {','.join(map(str, SEEDS))})")
     ap.add_argument("--small-seeds", help="seeds that also get a small-font page "
@@ -368,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     for lg in langs:
         tesseract.check_lang(lg)
 
-    specs = corpus(kinds, langs, seeds, small_seeds, args.small_scale)
+    specs = corpus(kinds, langs, seeds, small_seeds, args.small_scale, args.dpi)
     info = C.machine()
     print(f"{len(specs)} pages x {len(methods)} methods on {args.jobs} processes; "
           f"{C.machine_line(info)}", file=sys.stderr, flush=True)
@@ -415,7 +422,8 @@ def main(argv: list[str] | None = None) -> int:
           file=sys.stderr)
     if args.results:
         title = ("Quality" + (" (quick)" if args.quick else "")
-                 + (", held-out kinds" if args.held_out else "") + f", {C.today()}")
+                 + (", held-out kinds" if args.held_out else "")
+                 + (f", {args.dpi} dpi" if args.dpi != DPI else "") + f", {C.today()}")
         path = C.write_section(title, summary)
         print(f"wrote section '{title}' to {path}", file=sys.stderr)
     return 0
