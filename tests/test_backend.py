@@ -89,3 +89,15 @@ def test_to_uint8_rounds_and_saturates_alike():
 def test_histograms_agree(noisy):
     np.testing.assert_array_equal(cpu_ops().histogram(noisy), NDI.histogram(noisy))
     assert cpu_ops().histogram(noisy).sum() == noisy.size
+
+
+def test_polarity_same_on_both_backends(page):
+    from bgocr_nb.filters import color
+
+    h, w = page.shape
+    table = np.full((2 * h, 2 * w), 35.0, np.float32)  # a page on a dark table
+    table[h // 2: h // 2 + h, w // 2: w // 2 + w] = page
+    for image, light in ((table, False), (color.invert(page.astype(np.float32)), True)):
+        assert color.light_text(image) is light
+        with host_ops(NDI):
+            assert color.light_text(image) is light

@@ -11,6 +11,7 @@ from bgocr_nb.backend import cpu_ops
 from bgocr_nb.errors import ArgumentError
 from bgocr_nb.filters import background, binarize, color, contrast, denoise, deskew, geometry
 from bgocr_nb.filters.analysis import measure, text_height
+from bgocr_nb.pipeline import Pipeline
 
 
 @pytest.mark.parametrize("angle", [-15.0, -7.3, -2.0, 0.6, 4.0, 11.5, 15.0])
@@ -121,6 +122,21 @@ def test_otsu_threshold_separates_two_levels():
 def test_invert_and_polarity(page):
     dark = color.invert(page.astype(np.float32))
     assert color.is_inverted(dark) and not color.is_inverted(page.astype(np.float32))
+
+
+def test_a_page_on_a_dark_table_is_not_light_text(page):
+    """A dark-on-light page filling under half of a dark frame: the frame's median is
+    dark, but its text is not light, so it is not inverted (a light-on-dark one is)."""
+    h, w = page.shape
+    frame = np.full((2 * h, 2 * w), 35.0, np.float32)
+    frame[h // 2: h // 2 + h, w // 2: w // 2 + w] = page
+    assert color.paper_level(frame) < color.DARK
+    assert not color.light_text(frame) and not color.is_inverted(frame)
+    assert "invert" not in {s.name for s in Pipeline("auto").run(frame, device="cpu").steps
+                            if s.applied}
+    flipped = color.invert(frame)
+    flipped[flipped > 200] = 20  # the same text, light, on a dark page filling the frame
+    assert color.light_text(flipped) and color.is_inverted(flipped)
 
 
 def test_grayscale_methods():

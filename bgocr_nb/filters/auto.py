@@ -17,11 +17,11 @@ from . import contrast as _contrast
 from . import deskew as _deskew
 from . import geometry
 from .analysis import faint_marks, line_height, measure
-from .color import invert as _invert, paper_level
+from .color import DARK, invert as _invert, light_text, paper_level
 from .denoise import denoise as _denoise
 
 # Decision thresholds, in the units of analysis.PageStats.
-DARK_PAPER = 110.0      # below: light text on a dark ground
+DARK_PAPER = DARK       # below: a dark ground (light text, or a page on a dark table)
 BORDER_DARKNESS = 64.0  # scanner borders are near black
 BORDER_AREA = 0.005     # fraction of the page
 NOISE_SIGMA = 8.0       # gray levels; smoothing helps above this
@@ -61,9 +61,13 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
         clock[0] = now
 
     level = paper_level(image)
-    if invert and level < DARK_PAPER:
+    if invert and level < DARK_PAPER and light_text(image):
         image = _invert(image)
-        note("invert", True, f"dark page: paper level {level:.0f} < {DARK_PAPER:.0f}")
+        note("invert", True, f"dark page: paper level {level:.0f} < {DARK_PAPER:.0f}, "
+             "light text")
+    elif invert and level < DARK_PAPER:
+        note("invert", False, f"dark ground (level {level:.0f}) but dark text: "
+             "a page on a dark surface")
     elif invert:
         note("invert", False, f"dark text on light: paper level {level:.0f}")
 

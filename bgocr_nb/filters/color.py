@@ -44,6 +44,9 @@ def invert(image: Any) -> Any:
     return 255.0 - image
 
 
+DARK = 110.0  # a dominant level below this is a dark ground
+
+
 def paper_level(image: Any) -> float:
     """The page's dominant brightness: the median of a coarse copy of it."""
     check_image(image)
@@ -52,6 +55,29 @@ def paper_level(image: Any) -> float:
     return float(ops.xp.median(ops.downscale(image, factor)))
 
 
+def light_text(image: Any, *, window: int = 9) -> bool:
+    """Whether the page's text is lighter than the ground it stands on.
+
+    Looks only where the image is busy (the local standard deviation over
+    ``window`` pixels of a copy about 1000 pixels across exceeds a quarter of the
+    page's range): there text and its ground mix, and the ground covers most of
+    it, so the median is the ground's side. Plain areas, such as a dark table
+    around a photographed page, do not count, unlike in :func:`paper_level`.
+    """
+    check_image(image)
+    ops = ops_for(image)
+    xp = ops.xp
+    small = ops.downscale(image, max(1, max(image.shape) // 1000))
+    mean = ops.box_mean(small, window)
+    spread = xp.sqrt(xp.maximum(ops.box_mean(small * small, window) - mean * mean, 0))
+    lo, hi = (float(v) for v in xp.percentile(small, xp.asarray([2.0, 98.0])))
+    busy = small[spread > 0.25 * (hi - lo)]
+    if busy.size < 0.001 * small.size:  # no text to tell by
+        return paper_level(image) < DARK
+    return float(xp.median(busy)) < 0.5 * (lo + hi)
+
+
 def is_inverted(image: Any) -> bool:
-    """Whether the page is light text on a dark ground (its dominant level is dark)."""
-    return paper_level(image) < 110.0
+    """Whether the page is light text on a dark ground: its dominant level is
+    dark and its text is light."""
+    return paper_level(image) < DARK and light_text(image)
