@@ -111,8 +111,8 @@ def run_page(spec: PageSpec, methods: tuple[str, ...]) -> dict:
                      width_px=round(WIDTH_PX * spec.dpi / DPI),
                      font_size_pt=spec.font_px * 72.0 / spec.dpi)
     row = {"page": spec.name, "kind": spec.kind, "lang": spec.lang, "seed": spec.seed,
-           "dpi": spec.dpi, "font_px": spec.font_px, "height": page.image.shape[0], "width": page.image.shape[1],
-           "true_angle": round(page.angle, 2)}
+           "dpi": spec.dpi, "font_px": spec.font_px, "height": page.image.shape[0],
+           "width": page.image.shape[1], "true_angle": round(page.angle, 2)}
     hyps = {}
     preprocessed: dict[str, object] = {}
     for m in methods:
