@@ -32,6 +32,20 @@ def test_gpu_matches_cpu(kind, spec):
     assert diff.mean() < 2.0 and (diff > 64).mean() < 0.01
 
 
+def test_gpu_polarity_of_a_page_on_a_dark_table():
+    import cupy
+
+    from bgocr_nb.filters import color
+
+    page = color.grayscale(synth.make_page("clean", seed=5).image)
+    h, w = page.shape
+    table = np.full((2 * h, 2 * w), 35.0, np.float32)
+    table[h // 2: h // 2 + h, w // 2: w // 2 + w] = page
+    for image, light in ((table, False), (color.invert(page), True)):
+        assert color.light_text(image) is light
+        assert color.light_text(cupy.asarray(image)) is light
+
+
 def test_gpu_ocr_end_to_end():
     import bgocr_nb
 
