@@ -101,3 +101,19 @@ def test_polarity_same_on_both_backends(page):
         assert color.light_text(image) is light
         with host_ops(NDI):
             assert color.light_text(image) is light
+
+
+def test_table_turns_white_alike_on_both_backends(page):
+    """The no-paper region (a table round the page) and its rim, found on either backend."""
+    from bgocr_nb.filters import background
+
+    h, w = page.shape
+    table = np.full((2 * h, 2 * w), 40.0, np.float32)
+    table[h // 2: h // 2 + h, w // 2: w // 2 + w] = page
+    table = cpu_ops().gaussian(table, 2.0)  # a soft page edge
+    cpu = background.remove(table)
+    with host_ops(NDI):
+        nd = background.remove(table)
+    assert (cpu[: h // 3] == 255).all() and (nd[: h // 3] == 255).all()
+    assert ((cpu == 255) == (nd == 255)).mean() > 0.99
+    assert np.abs(cpu - nd).mean() < 2.0

@@ -17,7 +17,8 @@ pytestmark = [
 
 
 @pytest.mark.parametrize("kind", ["clean", "shadow", "photo", "skew", "inverted", "noise",
-                                  "border", "low_contrast", "show_through+skew"])
+                                  "border", "border+skew", "low_contrast",
+                                  "show_through+skew"])
 @pytest.mark.parametrize("spec", ["auto", "background,deskew,contrast",
                                   "denoise,background(radius=30),binarize(method=sauvola)"])
 def test_gpu_matches_cpu(kind, spec):

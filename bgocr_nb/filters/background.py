@@ -16,6 +16,9 @@ from ..backend import ops_for
 from ._checks import check_image, check_number
 
 
+VOID_REACH = 0.5  # darker than this fraction of the paper, and joined to no paper: no paper
+
+
 def default_radius(shape: tuple[int, ...]) -> int:
     """A radius wider than text strokes for a page of this size (2% of the short side)."""
     return max(8, round(min(shape[:2]) / 50))
@@ -72,7 +75,9 @@ def remove(image: Any, *, radius: float | None = None, floor: float = 0.2) -> An
     floor : float
         Where the "paper" is darker than this fraction of the page's brightest
         paper, it is no paper at all (scanner lid, table, a page edge's shadow):
-        dividing would only amplify its noise, so it turns white. 0 disables.
+        dividing would only amplify its noise, so it turns white, with every
+        region under half the paper's brightness that joins it (its soft rim).
+        0 disables.
 
     Examples
     --------
@@ -95,9 +100,26 @@ def remove(image: Any, *, radius: float | None = None, floor: float = 0.2) -> An
     out = ops.divide_into(image, _full_size(xp.maximum(small, 1.0), image.shape, factor))
     if floor > 0:
         bright = float(xp.percentile(small, 98.0))
-        void = small < floor * bright
-        if bool(void.any()):  # grow it over the blurred rim of the dark region
+        void = _no_paper(small, floor * bright, VOID_REACH * bright)
+        if void is not None:  # grow it over the blurred rim of the dark region
             void = ops.maximum(void.astype(xp.float32), size)
             out = xp.where(_full_size(void, image.shape, factor) > 0.5,
                            xp.float32(255.0), out)
     return out
+
+
+def _no_paper(field: Any, floor: float, reach: float) -> Any:
+    """Where a (small) paper field is no paper: darker than ``floor``, and every
+    region darker than ``reach`` that joins such a place (the field's soft rim
+    around a table or lid, which would otherwise turn into gray smudges).
+    None when nothing is darker than ``floor``."""
+    import cv2
+    import numpy as np
+
+    ops = ops_for(field)
+    seed = ops.to_host(field < floor)
+    if not seed.any():
+        return None
+    dim = ops.to_host(field < reach).astype(np.uint8)  # a small copy: labelled on the host
+    _, labels = cv2.connectedComponents(dim, connectivity=8)
+    return ops.xp.asarray(np.isin(labels, np.unique(labels[seed])))
