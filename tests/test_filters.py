@@ -96,6 +96,20 @@ def test_background_whitens_a_dark_table_to_the_page_edge(page):
     assert np.median(flat[ink]) < 90 and np.percentile(flat[inside & (tilted > 250)], 5) > 225
 
 
+def test_background_keeps_text_in_a_deep_shadow_beside_a_table(page):
+    """Paper that a shadow darkens below half, beside a table: only the table's rim
+    turns white; the shadowed text stays."""
+    h, w = page.shape
+    photo = np.full((h, w + 150), 30.0, np.float32)  # the table, left of the sheet
+    light = 0.3 + 0.7 * np.linspace(0.0, 1.0, w, dtype=np.float32)  # under half up to 29 %
+    photo[:, 150:] = page * light[None, :]
+    flat = background.remove(photo)
+    assert (flat[:, :100] == 255).all()
+    ink = np.zeros_like(page, bool)
+    ink[:, 60:280] = page[:, 60:280] < 60  # text from 60 px into the sheet, under half lit
+    assert ink.sum() > 1000 and np.median(flat[:, 150:][ink]) < 100
+
+
 def test_background_estimate_tracks_the_field(page):
     h, w = page.shape
     field = np.linspace(90, 250, w, dtype=np.float32)[None, :].repeat(h, 0)

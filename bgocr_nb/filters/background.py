@@ -16,7 +16,7 @@ from ..backend import ops_for
 from ._checks import check_image, check_number
 
 
-VOID_REACH = 0.5  # darker than this fraction of the paper, and joined to no paper: no paper
+VOID_REACH = 0.5  # darker than this fraction of the paper, and next to no paper: no paper
 
 
 def default_radius(shape: tuple[int, ...]) -> int:
@@ -75,8 +75,8 @@ def remove(image: Any, *, radius: float | None = None, floor: float = 0.2) -> An
     floor : float
         Where the "paper" is darker than this fraction of the page's brightest
         paper, it is no paper at all (scanner lid, table, a page edge's shadow):
-        dividing would only amplify its noise, so it turns white, with every
-        region under half the paper's brightness that joins it (its soft rim).
+        dividing would only amplify its noise, so it turns white, with what is
+        under half the paper's brightness next to it (its soft rim).
         0 disables.
 
     Examples
@@ -100,7 +100,7 @@ def remove(image: Any, *, radius: float | None = None, floor: float = 0.2) -> An
     out = ops.divide_into(image, _full_size(xp.maximum(small, 1.0), image.shape, factor))
     if floor > 0:
         bright = float(xp.percentile(small, 98.0))
-        void = _no_paper(small, floor * bright, VOID_REACH * bright)
+        void = _no_paper(small, floor * bright, VOID_REACH * bright, size)
         if void is not None:  # grow it over the blurred rim of the dark region
             void = ops.maximum(void.astype(xp.float32), size)
             out = xp.where(_full_size(void, image.shape, factor) > 0.5,
@@ -108,18 +108,16 @@ def remove(image: Any, *, radius: float | None = None, floor: float = 0.2) -> An
     return out
 
 
-def _no_paper(field: Any, floor: float, reach: float) -> Any:
-    """Where a (small) paper field is no paper: darker than ``floor``, and every
-    region darker than ``reach`` that joins such a place (the field's soft rim
-    around a table or lid, which would otherwise turn into gray smudges).
-    None when nothing is darker than ``floor``."""
-    import cv2
-    import numpy as np
-
+def _no_paper(field: Any, floor: float, reach: float, size: int) -> Any:
+    """Where a (small) paper field is no paper: darker than ``floor``, and what is
+    darker than ``reach`` within two windows (``size``) of it: the field's soft rim
+    round a table or lid, which would otherwise turn into gray smudges. Bounded, so
+    a deep shadow on the page beside a table keeps its text. None when nothing is
+    darker than ``floor``."""
     ops = ops_for(field)
-    seed = ops.to_host(field < floor)
-    if not seed.any():
+    xp = ops.xp
+    seed = field < floor
+    if not bool(seed.any()):
         return None
-    dim = ops.to_host(field < reach).astype(np.uint8)  # a small copy: labelled on the host
-    _, labels = cv2.connectedComponents(dim, connectivity=8)
-    return ops.xp.asarray(np.isin(labels, np.unique(labels[seed])))
+    near = ops.maximum(seed.astype(xp.float32), 4 * size + 1) > 0
+    return seed | (near & (field < reach))
