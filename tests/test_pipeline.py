@@ -80,6 +80,22 @@ def test_auto_whitens_scanner_borders():
     assert (edges < 100).mean() > 0.2 and (out_edges > 200).mean() > 0.97
 
 
+def test_auto_whitens_a_sliver_of_a_band(page):
+    """A dark wedge at the edge over a fraction of a percent of the page (what is left
+    of a band on a tilted sheet) still goes: Tesseract reads it as junk characters."""
+    framed = np.full((page.shape[0] + 200, page.shape[1] + 200), 255, np.uint8)
+    framed[100:-100, 100:-100] = page
+    h, w = framed.shape
+    rows, cols = np.mgrid[0:h, 0:w]
+    wedge = (rows < 40) & (cols > w // 2) & (cols < w // 2 + 3 * (40 - rows))
+    assert 0.001 < wedge.mean() < 0.005
+    framed[wedge] = 35
+    out = Pipeline("auto").run(framed, device="cpu")
+    assert "border" in {s.name for s in out.steps if s.applied}
+    assert (out.image[wedge] == 255).mean() > 0.9  # all but the finest tip
+    assert (out.image < 128).sum() == pytest.approx((page < 128).sum(), rel=0.02)
+
+
 def test_auto_steps_can_be_turned_off():
     page = synth.make_page("skew", seed=3)
     out = Pipeline("auto(deskew=false)").run(page.image, device="cpu")

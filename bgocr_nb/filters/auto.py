@@ -23,7 +23,7 @@ from .denoise import denoise as _denoise
 # Decision thresholds, in the units of analysis.PageStats.
 DARK_PAPER = DARK       # below: a dark ground (light text, or a page on a dark table)
 BORDER_DARKNESS = 64.0  # scanner borders are near black
-BORDER_AREA = 0.005     # fraction of the page
+BORDER_AREA = 0.001     # fraction of the page: even a sliver of a band reads as junk
 NOISE_SIGMA = 8.0       # gray levels; smoothing helps above this
 DENOISE_SIGMA = 0.7     # pixels: smooths grain, keeps strokes
 UNEVEN = 0.10           # paper field varies by more than 10 %
@@ -96,10 +96,10 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
         area = geometry.border_area(image, darkness=BORDER_DARKNESS)
         if area > BORDER_AREA:
             image = geometry.remove_border(image, darkness=BORDER_DARKNESS)
-            note("border", True, f"dark edge bands cover {area:.1%} of the page",
+            note("border", True, f"dark edge bands cover {area:.2%} of the page",
                  darkness=BORDER_DARKNESS)
         else:
-            note("border", False, f"no dark edge bands ({area:.1%})")
+            note("border", False, f"no dark edge bands ({area:.2%})")
 
     angle = 0.0
     if deskew:
