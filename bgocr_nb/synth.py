@@ -692,6 +692,36 @@ def inverted(img: np.ndarray, rng: np.random.Generator, *, bg: float | None = No
     return _u8(bg + (fg - bg) * (1.0 - img.astype(np.float32) / 255.0))
 
 
+def reversed_bars(img: np.ndarray, rng: np.random.Generator, *, level: float | None = None,
+                  lines: int | None = None) -> np.ndarray:
+    """Reversed-out text: a dark bar (``level`` ~25-140) behind one to three text
+    lines, their text light, as heading bars, table headers and labels are
+    printed; the rest of the page as it was."""
+    level = float(rng.uniform(25, 140)) if level is None else float(level)
+    found = _text_lines(img)
+    if not found:
+        return img
+    count = int(rng.integers(1, 4)) if lines is None else int(lines)
+    h, w = img.shape[:2]
+    out = img.astype(np.float32)
+    ink = 1.0 - out / 255.0
+    if ink.ndim == 3:
+        ink = ink.mean(axis=2)
+    for i in sorted(rng.choice(len(found), size=min(count, len(found)), replace=False)):
+        top, bottom, left, right = found[i]
+        # inside the gaps to the lines above and below: the bar cuts no other line
+        gap = min(top - (found[i - 1][1] if i else 0),
+                  (found[i + 1][0] if i + 1 < len(found) else h) - bottom)
+        pad = max(1.0, gap * rng.uniform(0.3, 0.45))
+        y0, y1 = int(max(0, top - pad)), int(min(h, bottom + pad))
+        x0 = int(max(0, left - pad)) if rng.random() < 0.5 else 0  # a label or a full bar
+        x1 = int(min(w, right + pad)) if x0 else w
+        light = 245.0 - 15.0 * rng.random()
+        bar = level + (light - level) * ink[y0:y1, x0:x1]
+        out[y0:y1, x0:x1] = bar[..., None] if out.ndim == 3 else bar
+    return _u8(out)
+
+
 def border(img: np.ndarray, rng: np.random.Generator, *, edges: Sequence[str] | None = None,
            width_frac: float | None = None, level: float | None = None) -> np.ndarray:
     """Dark scanner border bands on 1-3 edges (the canvas grows by the bands)."""
@@ -839,6 +869,7 @@ DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {
     "jpeg": jpeg,
     "skew": skew,
     "inverted": inverted,
+    "reversed": reversed_bars,
     "border": border,
     "photo": photo,
     "highlighter": highlighter,

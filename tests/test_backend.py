@@ -117,3 +117,18 @@ def test_table_turns_white_alike_on_both_backends(page):
     assert (cpu[: h // 3] == 255).all() and (nd[: h // 3] == 255).all()
     assert ((cpu == 255) == (nd == 255)).mean() > 0.99
     assert np.abs(cpu - nd).mean() < 2.0
+
+
+def test_reversed_regions_alike_on_both_backends(page):
+    """A wide dark heading bar with light text: found the same way on either backend."""
+    from bgocr_nb.filters import color
+
+    bar = np.where(page[:60] < 128, 245.0, 60.0)
+    ground = np.full((60, page.shape[1]), 60.0)
+    image = np.vstack([ground, bar, ground, np.full((40, page.shape[1]), 255.0),
+                       page[60:]]).astype(np.float32)
+    cpu = color.reversed_regions(image)
+    with host_ops(NDI):
+        nd = color.reversed_regions(image)
+    assert cpu is not None and nd is not None
+    assert (cpu == nd).mean() > 0.99 and cpu[:180].mean() > 0.95

@@ -153,6 +153,33 @@ def test_otsu_threshold_separates_two_levels():
     assert 40 < binarize.otsu_threshold(img) <= 210
 
 
+def _with_heading_bar(page: np.ndarray, level: float) -> tuple[np.ndarray, slice]:
+    """The page under a wide dark bar holding its first line of text, reversed out."""
+    bar = np.where(page[:60] < 128, 245.0, level).astype(np.float32)
+    top = np.full((60, page.shape[1]), level, np.float32)
+    image = np.vstack([top, bar, top, np.full((40, page.shape[1]), 255.0), page[60:]])
+    return image.astype(np.float32), slice(0, 180)
+
+
+@pytest.mark.parametrize("level", [30.0, 110.0])
+def test_reversed_regions_find_a_heading_bar(page, level):
+    image, rows = _with_heading_bar(page, level)
+    mask = color.reversed_regions(image)
+    assert mask is not None and mask[rows].mean() > 0.95 and mask[rows.stop + 20:].mean() == 0
+    out = Pipeline("auto").run(image, device="cpu")
+    assert any(s.name == "invert" and s.applied for s in out.steps)
+    assert (out.image[60:120] < 128).sum() > 0.5 * (page[:60] < 128).sum()  # the text, dark now
+    erased = Pipeline("auto(invert=false)").run(image, device="cpu").image[60:120]
+    assert (erased < 128).sum() < 0.1 * (page[:60] < 128).sum()  # without: whitened away
+
+
+def test_no_reversed_regions_on_ordinary_pages(page, shaded_page):
+    for kind in ("clean", "shadow", "border", "photo", "stain", "noise"):
+        assert color.reversed_regions(color.grayscale(synth.make_page(kind, seed=2).image)) is None
+    assert color.reversed_regions(page.astype(np.float32)) is None
+    assert color.reversed_regions(shaded_page.astype(np.float32)) is None
+
+
 def test_invert_and_polarity(page):
     dark = color.invert(page.astype(np.float32))
     assert color.is_inverted(dark) and not color.is_inverted(page.astype(np.float32))

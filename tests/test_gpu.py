@@ -16,7 +16,7 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("kind", ["clean", "shadow", "photo", "skew", "inverted", "noise",
+@pytest.mark.parametrize("kind", ["clean", "shadow", "photo", "skew", "inverted", "reversed", "noise",
                                   "border", "border+skew", "low_contrast",
                                   "show_through+skew"])
 @pytest.mark.parametrize("spec", ["auto", "background,deskew,contrast",

@@ -122,6 +122,16 @@ def test_inverted_dark_median():
     assert np.percentile(page.image, 99.5) > 180  # light text
 
 
+def test_reversed_bars_light_text_on_dark_lines_only():
+    clean = make_page("clean", seed=1, width_px=WIDTH).image
+    page = make_page("reversed", seed=1, width_px=WIDTH).image
+    changed = np.flatnonzero((page != clean).any(axis=1))
+    assert changed.size and changed.size < 0.4 * page.shape[0]
+    bar = page[changed]
+    assert np.median(bar) < 150 and np.percentile(bar, 99) > 200  # a dark ground, light text
+    assert np.array_equal(page[: changed[0]], clean[: changed[0]])  # the page above: as it was
+
+
 def test_gradient_background_range():
     page = make_page("gradient", seed=0, width_px=WIDTH)
     img = page.image
