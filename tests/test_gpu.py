@@ -16,8 +16,8 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("kind", ["clean", "shadow", "photo", "skew", "inverted", "reversed", "noise",
-                                  "border", "border+skew", "low_contrast",
+@pytest.mark.parametrize("kind", ["clean", "shadow", "photo", "skew", "inverted", "reversed",
+                                  "noise", "border", "border+skew", "low_contrast",
                                   "show_through+skew"])
 @pytest.mark.parametrize("spec", ["auto", "background,deskew,contrast",
                                   "denoise,background(radius=30),binarize(method=sauvola)"])
