@@ -173,6 +173,19 @@ def test_reversed_regions_find_a_heading_bar(page, level):
     assert (erased < 128).sum() < 0.1 * (page[:60] < 128).sum()  # without: whitened away
 
 
+@pytest.mark.parametrize("lang", ["eng", "chi_sim"])
+def test_reversed_regions_find_narrow_bars(lang):
+    """Bars tight round one line each (labels, table headers): found, and turned into
+    dark text on white paper."""
+    clean = color.grayscale(synth.make_page("clean", lang=lang, seed=1).image)
+    page = color.grayscale(synth.make_page("reversed", lang=lang, seed=1).image)
+    bars = np.abs(page - clean) > 60  # what the bars changed: their ground and text
+    mask = color.reversed_regions(page)
+    assert mask is not None and mask[bars].mean() > 0.95 and mask.mean() < 0.3
+    out = color.invert_regions(page, mask)
+    assert np.abs(out - clean)[bars].mean() < 40  # back to (about) the clean page
+
+
 def test_no_reversed_regions_on_ordinary_pages(page, shaded_page):
     for kind in ("clean", "shadow", "border", "photo", "stain", "noise"):
         assert color.reversed_regions(color.grayscale(synth.make_page(kind, seed=2).image)) is None

@@ -17,7 +17,8 @@ from . import contrast as _contrast
 from . import deskew as _deskew
 from . import geometry
 from .analysis import faint_marks, line_height, measure
-from .color import DARK, invert as _invert, light_text, paper_level, reversed_regions
+from .color import (DARK, invert as _invert, invert_regions, light_text, paper_level,
+                    reversed_regions)
 from .denoise import denoise as _denoise
 
 # Decision thresholds, in the units of analysis.PageStats.
@@ -69,7 +70,7 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
         note("invert", False, f"dark ground (level {level:.0f}) but dark text: "
              "a page on a dark surface")
     elif invert and (regions := reversed_regions(image)) is not None:
-        image = ops_for(image).xp.where(regions, 255.0 - image, image)
+        image = invert_regions(image, regions)
         note("invert", True, f"light text on dark ground over {float(regions.mean()):.1%} "
              "of the page (heading bars, labels): those parts inverted", regions=True)
     elif invert:

@@ -86,21 +86,64 @@ def is_inverted(image: Any) -> bool:
     return paper_level(image) < DARK and light_text(image)
 
 
-BRIGHTER = 1.15  # light text stands this far above the paper level estimated around it
+BRIGHTER = 1.15  # light text stands this far above the paper level estimated round it
+GROUND = 0.6     # a narrow ground (bar, label) is this much darker than the paper round it
+
+
+def _grounds(dark: np.ndarray, mask: np.ndarray, min_glyphs: int) -> None:
+    """Add to ``mask`` the blobs of a host ``dark`` mask that are grounds of light
+    text, with all they enclose: at least two glyphs wide and twenty glyphs' area
+    large, covering most of what they enclose, taller than the light glyph-shaped
+    holes in them on average, of which they hold ``min_glyphs``."""
+    import cv2
+
+    from .analysis import glyphs
+
+    ground, stats, _, text = glyphs(dark)
+    width, height, area = stats[:, 2], stats[:, 3], stats[:, 4]
+    size = text or 4.0  # a ground is wider than two glyphs, and larger than a few words' worth
+    wide = np.r_[False, (width >= 2 * size) & (area >= 20 * size * size)]
+    if not wide.any():
+        return
+    _, holes, keep, _ = glyphs(1 - dark)  # light blobs, with the ground above and below
+    x, y, w, h, a = holes.T
+    above = ground[np.maximum(y - 1, 0), x + w // 2]
+    below = ground[np.minimum(y + h, dark.shape[0] - 1), x + w // 2]
+    enclosed = (above == below) & wide[above]
+    n = len(wide)
+    # mostly solid: the ground covers most of what it encloses (a ruled table does not)
+    held = np.bincount(above[enclosed], weights=a[enclosed], minlength=n)
+    solid = wide & (np.r_[0, area] >= 0.6 * (np.r_[0, area] + held))
+    glyph = enclosed & keep & solid[above]
+    # letters, not specks in a noisy dark surface: at least half the dark text's height
+    inside = glyph & (h >= max(4.0, 0.5 * (text or 0)))
+    on = above[inside]
+    count = np.bincount(on, minlength=n)
+    mean_h = np.bincount(on, weights=h[inside], minlength=n) / np.maximum(count, 1)
+    # text runs along its ground (a light CJK character falls apart into strokes, all
+    # counted here); pits in the rim of a dark band are few and far apart
+    spread = np.bincount(above[glyph], weights=w[glyph], minlength=n)
+    chosen = np.flatnonzero((count >= min_glyphs) & (np.r_[0, height] >= 1.2 * mean_h)
+                            & (spread >= 0.15 * np.r_[1, width]))
+    for g in chosen:  # the ground and everything it encloses (letters, their counters)
+        gx, gy, gw, gh = stats[g - 1, :4]
+        crop = np.pad((ground[gy:gy + gh, gx:gx + gw] == g).astype(np.uint8), 1)
+        outside = crop.copy()
+        cv2.floodFill(outside, None, (0, 0), 1)
+        mask[gy:gy + gh, gx:gx + gw] |= ((1 - outside) | crop)[1:-1, 1:-1]
 
 
 def reversed_regions(image: Any, *, min_glyphs: int = 3) -> Any | None:
     """Where a dark-on-light page holds light text on a dark ground: a heading
     bar, a table header, a label.
 
-    Background removal models the page as paper times ink, so nothing on it is
-    brighter than the paper; light text on a wide dark ground is, relative to the
-    paper level estimated there (the ground), and is whitened away with it. So:
-    at least ``min_glyphs`` glyph-shaped light blobs well above the estimated
-    paper mark such text, and its ground is the solid dark blob around them,
-    taller than they are. Found on a copy about 1500 pixels across. Returns a
-    boolean mask of the grounds with all they enclose, shaped and placed like
-    ``image``; None when there are none.
+    A ground is a solid dark blob at least two glyphs wide holding at least
+    ``min_glyphs`` light glyph-shaped holes, and taller than they are. A narrow
+    one is dark against the paper estimated round it; a wide one the estimate
+    takes for paper (background removal would whiten it, text and all), but its
+    text stands out above that estimate. Found on a copy about 1500 pixels
+    across. Returns a boolean mask of the grounds with all they enclose, shaped
+    and placed like ``image``; None when there are none.
     """
     import cv2
 
@@ -108,43 +151,49 @@ def reversed_regions(image: Any, *, min_glyphs: int = 3) -> Any | None:
     from .analysis import glyphs
 
     check_image(image)
+    if min(image.shape) < 32:  # no room for a line of text on a ground
+        return None
     ops = ops_for(image)
     factor = max(1, math.ceil(max(image.shape) / 1500))
-    small = ops.downscale(image, factor)
-    field = ops.to_host(background.estimate(small))
+    # a light blur: dithered and noisy grays read as gray, not as dots and specks
+    small = ops.gaussian(ops.downscale(image, factor), 1.0)
+    field = np.maximum(ops.to_host(background.estimate(small)), 1.0)
+    # narrow grounds are dark against paper estimated over a window wider than a few lines
+    lines_field = ops.to_host(background.estimate(small, radius=max(8.0, min(small.shape) / 12)))
     small = ops.to_host(small)
+    mask = np.zeros(small.shape, np.uint8)
+    _grounds((small < GROUND * lines_field).astype(np.uint8), mask, min_glyphs)
     over = small > BRIGHTER * field
-    if over.sum() < 6 * min_glyphs:
+    if over.sum() >= 6 * min_glyphs:
+        _, letters, keep, _ = glyphs(over)
+        if keep.sum() >= min_glyphs:  # the ground: darker than halfway up to its letters
+            x, y, w, h = letters[keep, :4].T
+            level = float(np.median(field[y + h // 2, x + w // 2]))
+            dark = small < 0.5 * (level + float(np.median(small[over])))
+            _grounds(dark.astype(np.uint8), mask, min_glyphs)
+    if not mask.any():
         return None
-    _, letters, keep, _ = glyphs(over)
-    if keep.sum() < min_glyphs:
-        return None
-    x, y, w, h = letters[keep, :4].T
-    # the ground: darker than halfway from its level up to the letters'
-    ground_level = float(np.median(field[y + h // 2, x + w // 2]))
-    dark = (small < 0.5 * (ground_level + float(np.median(small[over])))).astype(np.uint8)
-    _, ground, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
-    above = ground[np.maximum(y - 1, 0), x + w // 2]
-    below = ground[np.minimum(y + h, dark.shape[0] - 1), x + w // 2]
-    inside = (above == below) & (above > 0)
-    tall = np.zeros(len(stats))
-    np.maximum.at(tall, above[inside], h[inside])
-    gw, gh, area = stats[:, 2], stats[:, 3], stats[:, 4]
-    chosen = np.flatnonzero((np.bincount(above[inside], minlength=len(stats)) >= min_glyphs)
-                            & (gh >= 1.2 * tall) & (area >= 0.7 * gw * gh))
-    chosen = chosen[chosen > 0]
-    if not chosen.size:
-        return None
-    mask = np.zeros(dark.shape, np.uint8)
-    for g in chosen:  # the ground and everything it encloses (letters, their counters)
-        gx, gy, gw, gh = stats[g, :4]
-        crop = np.pad((ground[gy:gy + gh, gx:gx + gw] == g).astype(np.uint8), 1)
-        outside = crop.copy()
-        cv2.floodFill(outside, None, (0, 0), 1)
-        mask[gy:gy + gh, gx:gx + gw] |= ((1 - outside) | crop)[1:-1, 1:-1]
     mask = cv2.resize(mask.astype(np.float32), None, fx=factor, fy=factor,
                       interpolation=cv2.INTER_LINEAR)
     full = np.zeros(image.shape, bool)
     rows, cols = min(mask.shape[0], image.shape[0]), min(mask.shape[1], image.shape[1])
     full[:rows, :cols] = mask[:rows, :cols] > 0.5
     return ops.xp.asarray(full)
+
+
+def invert_regions(image: Any, mask: Any) -> Any:
+    """Turn the light-on-dark parts of a page under ``mask`` (see
+    :func:`reversed_regions`) into dark text on white: their ground maps to
+    white and their text to black, so they join the page as plain paper."""
+    from .binarize import hist_percentile, histogram, otsu_from_histogram
+
+    check_image(image)
+    xp = ops_for(image).xp
+    hist = histogram(image[mask][None, :])
+    split = otsu_from_histogram(hist)
+    low, high = hist.copy(), hist.copy()
+    low[int(split):], high[: int(split)] = 0, 0
+    ground = hist_percentile(low, 50.0) if low.sum() else 0.0
+    text = hist_percentile(high, 50.0) if high.sum() else 255.0
+    flipped = xp.clip((text - image) * (255.0 / max(text - ground, 1.0)), 0.0, 255.0)
+    return xp.where(mask, flipped, image).astype(xp.float32)
