@@ -87,7 +87,6 @@ def is_inverted(image: Any) -> bool:
 
 
 BRIGHTER = 1.15  # light text stands this far above the paper level estimated round it
-GROUND = 0.6     # a narrow ground (bar, label) is this much darker than the paper round it
 
 
 def _grounds(dark: np.ndarray, mask: np.ndarray, min_glyphs: int) -> None:
@@ -102,7 +101,11 @@ def _grounds(dark: np.ndarray, mask: np.ndarray, min_glyphs: int) -> None:
     ground, stats, _, text = glyphs(dark)
     width, height, area = stats[:, 2], stats[:, 3], stats[:, 4]
     size = text or 4.0  # a ground is wider than two glyphs, and larger than a few words' worth
-    wide = np.r_[False, (width >= 2 * size) & (area >= 20 * size * size)]
+    # ... and solid in places (a stroke is all edge): a quick test before the holes are labelled
+    interior = np.bincount(ground[cv2.erode(dark, np.ones((3, 3), np.uint8)) > 0],
+                           minlength=len(stats) + 1)[1:]
+    wide = np.r_[False, (width >= 2 * size) & (area >= 20 * size * size)
+                 & (interior >= 0.05 * area)]
     if not wide.any():
         return
     _, holes, keep, _ = glyphs(1 - dark)  # light blobs, with the ground above and below
@@ -137,13 +140,15 @@ def reversed_regions(image: Any, *, min_glyphs: int = 3) -> Any | None:
     """Where a dark-on-light page holds light text on a dark ground: a heading
     bar, a table header, a label.
 
-    A ground is a solid dark blob at least two glyphs wide holding at least
-    ``min_glyphs`` light glyph-shaped holes, and taller than they are. A narrow
-    one is dark against the paper estimated round it; a wide one the estimate
-    takes for paper (background removal would whiten it, text and all), but its
-    text stands out above that estimate. Found on a copy about 1500 pixels
-    across. Returns a boolean mask of the grounds with all they enclose, shaped
-    and placed like ``image``; None when there are none.
+    Only grounds wider than the paper estimate's window are looked for: that
+    estimate takes them for paper, so background removal would whiten them,
+    text and all; their text gives them away, standing above the estimate. (A
+    narrow bar keeps its dark ground through background removal, and Tesseract
+    sees it as on the raw page.) A ground is a solid dark blob at least two
+    glyphs wide holding at least ``min_glyphs`` light glyph-shaped holes, and
+    taller than they are on average. Found on a copy about 1500 pixels across.
+    Returns a boolean mask of the grounds with all they enclose, shaped and
+    placed like ``image``; None when there are none.
     """
     import cv2
 
@@ -155,22 +160,23 @@ def reversed_regions(image: Any, *, min_glyphs: int = 3) -> Any | None:
         return None
     ops = ops_for(image)
     factor = max(1, math.ceil(max(image.shape) / 1500))
-    # a light blur: dithered and noisy grays read as gray, not as dots and specks
-    small = ops.gaussian(ops.downscale(image, factor), 1.0)
+    # bilinear (cheaper than block means), then a light blur: dithered and noisy
+    # grays read as gray, not as dots and specks
+    shrunk = ops.resize(image, (image.shape[0] // factor, image.shape[1] // factor))
+    small = ops.gaussian(shrunk if factor > 1 else image, 1.0)
     field = np.maximum(ops.to_host(background.estimate(small)), 1.0)
-    # narrow grounds are dark against paper estimated over a window wider than a few lines
-    lines_field = ops.to_host(background.estimate(small, radius=max(8.0, min(small.shape) / 12)))
     small = ops.to_host(small)
-    mask = np.zeros(small.shape, np.uint8)
-    _grounds((small < GROUND * lines_field).astype(np.uint8), mask, min_glyphs)
     over = small > BRIGHTER * field
-    if over.sum() >= 6 * min_glyphs:
-        _, letters, keep, _ = glyphs(over)
-        if keep.sum() >= min_glyphs:  # the ground: darker than halfway up to its letters
-            x, y, w, h = letters[keep, :4].T
-            level = float(np.median(field[y + h // 2, x + w // 2]))
-            dark = small < 0.5 * (level + float(np.median(small[over])))
-            _grounds(dark.astype(np.uint8), mask, min_glyphs)
+    if over.sum() < 6 * min_glyphs:  # nothing brighter than its paper: the usual page
+        return None
+    _, letters, keep, _ = glyphs(over)
+    if keep.sum() < min_glyphs:
+        return None
+    x, y, w, h = letters[keep, :4].T
+    level = float(np.median(field[y + h // 2, x + w // 2]))
+    dark = small < 0.5 * (level + float(np.median(small[over])))  # the ground: below halfway
+    mask = np.zeros(small.shape, np.uint8)
+    _grounds(dark.astype(np.uint8), mask, min_glyphs)
     if not mask.any():
         return None
     mask = cv2.resize(mask.astype(np.float32), None, fx=factor, fy=factor,
