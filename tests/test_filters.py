@@ -233,6 +233,21 @@ def test_border_removal_keeps_text(page):
     np.testing.assert_array_equal(out[20:, 28:], framed[20:, 28:])
 
 
+def test_a_bar_printed_to_the_edge_is_no_border(page):
+    """A dark bar across the page, its text reversed out, reaches in from the edges
+    further than it is tall: no scanner band, left as it is."""
+    barred = page.astype(np.float32).copy()
+    rows = np.flatnonzero((page < 128).any(axis=1))
+    top, bottom = rows[0] - 4, rows[rows < rows[0] + 40].max() + 5  # round the first line
+    barred[top:bottom] = np.where(page[top:bottom] < 128, 240.0, 30.0)
+    assert geometry.border_area(barred) == 0
+    framed = barred.copy()
+    framed[:, :18] = 20  # a real band down the left edge is still one
+    out = geometry.remove_border(framed)
+    assert out[bottom:, :18].min() == 255 and out[top:bottom, 40:].max() > 200
+    assert (out[top:bottom, 40:] < 60).mean() > 0.5  # the bar itself: still dark
+
+
 def test_noise_estimate_and_denoise(page):
     rng = np.random.default_rng(1)
     gray = 30 + page * 0.7  # paper at 208: the noise is not clipped
