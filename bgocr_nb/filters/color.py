@@ -117,17 +117,12 @@ def _grounds(dark: np.ndarray, mask: np.ndarray, min_glyphs: int) -> None:
     # mostly solid: the ground covers most of what it encloses (a ruled table does not)
     held = np.bincount(above[enclosed], weights=a[enclosed], minlength=n)
     solid = wide & (np.r_[0, area] >= 0.6 * (np.r_[0, area] + held))
-    glyph = enclosed & keep & solid[above]
     # letters, not specks in a noisy dark surface: at least half the dark text's height
-    inside = glyph & (h >= max(4.0, 0.5 * (text or 0)))
+    inside = enclosed & keep & solid[above] & (h >= max(4.0, 0.5 * (text or 0)))
     on = above[inside]
     count = np.bincount(on, minlength=n)
     mean_h = np.bincount(on, weights=h[inside], minlength=n) / np.maximum(count, 1)
-    # text runs along its ground (a light CJK character falls apart into strokes, all
-    # counted here); pits in the rim of a dark band are few and far apart
-    spread = np.bincount(above[glyph], weights=w[glyph], minlength=n)
-    chosen = np.flatnonzero((count >= min_glyphs) & (np.r_[0, height] >= 1.2 * mean_h)
-                            & (spread >= 0.15 * np.r_[1, width]))
+    chosen = np.flatnonzero((count >= min_glyphs) & (np.r_[0, height] >= 1.2 * mean_h))
     for g in chosen:  # the ground and everything it encloses (letters, their counters)
         gx, gy, gw, gh = stats[g - 1, :4]
         crop = np.pad((ground[gy:gy + gh, gx:gx + gw] == g).astype(np.uint8), 1)
@@ -158,12 +153,12 @@ def reversed_regions(image: Any, *, min_glyphs: int = 3) -> Any | None:
     check_image(image)
     if min(image.shape) < 32:  # no room for a line of text on a ground
         return None
-    ops = ops_for(image)
-    factor = max(1, math.ceil(max(image.shape) / 1500))
-    # bilinear (cheaper than block means), then a light blur: dithered and noisy
-    # grays read as gray, not as dots and specks
-    shrunk = ops.resize(image, (image.shape[0] // factor, image.shape[1] // factor))
-    small = ops.gaussian(shrunk if factor > 1 else image, 1.0)
+    ops, shape = ops_for(image), image.shape
+    factor = max(1, math.ceil(max(shape) / 1500))
+    if factor > 1:  # bilinear: cheaper than block means, and the blur below smooths
+        image = ops.resize(image, (image.shape[0] // factor, image.shape[1] // factor))
+    # a light blur: dithered and noisy grays read as gray, not as dots and specks
+    small = ops.gaussian(image, 1.0)
     field = np.maximum(ops.to_host(background.estimate(small)), 1.0)
     small = ops.to_host(small)
     over = small > BRIGHTER * field
@@ -181,8 +176,8 @@ def reversed_regions(image: Any, *, min_glyphs: int = 3) -> Any | None:
         return None
     mask = cv2.resize(mask.astype(np.float32), None, fx=factor, fy=factor,
                       interpolation=cv2.INTER_LINEAR)
-    full = np.zeros(image.shape, bool)
-    rows, cols = min(mask.shape[0], image.shape[0]), min(mask.shape[1], image.shape[1])
+    full = np.zeros(shape, bool)
+    rows, cols = min(mask.shape[0], shape[0]), min(mask.shape[1], shape[1])
     full[:rows, :cols] = mask[:rows, :cols] > 0.5
     return ops.xp.asarray(full)
 
