@@ -26,25 +26,26 @@ def _small_border_mask(image: Any, darkness: float) -> tuple[Any, int]:
     def first_light(a: Any, axis: int) -> Any:  # per line; the line's length if none
         return xp.where(a.any(axis=axis), a.argmax(axis=axis), a.shape[axis])
 
-    left, right = first_light(light, 1), w - _along(first_light(light[:, ::-1], 1), xp)
-    top, bottom = first_light(light, 0), h - _along(first_light(light[::-1, :], 0), xp)
-    left, top = _along(left, xp), _along(top, xp)
+    left = _along(first_light(light, 1), ops)
+    right = w - _along(first_light(light[:, ::-1], 1), ops)
+    top = _along(first_light(light, 0), ops)
+    bottom = h - _along(first_light(light[::-1, :], 0), ops)
     cols, rows = xp.arange(w)[None, :], xp.arange(h)[:, None]
     return ((cols < left[:, None]) | (cols >= right[:, None])
             | (rows < top[None, :]) | (rows >= bottom[None, :])), factor
 
 
-def _along(depth: Any, xp: Any) -> Any:
+def _along(depth: Any, ops: Any) -> Any:
     """Keep the runs of a band's depth (per line, from one edge) that stretch along
     the edge at least as far as they reach into the page: a scanner band or a
     sliver of one does; the end of a dark bar across the page (a heading bar
     printed to the edge) reaches in further than it is tall."""
-    d = np.asarray(depth.get() if hasattr(depth, "get") else depth)
+    d = ops.to_host(depth).copy()  # a few hundred numbers
     edges = np.diff(np.r_[0, (d > 0).astype(np.int8), 0])
     for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
         if stop - start < d[start:stop].max():
             d[start:stop] = 0
-    return xp.asarray(d)
+    return ops.xp.asarray(d)
 
 
 def border_mask(image: Any, *, darkness: float = 96.0) -> Any:
