@@ -72,7 +72,7 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
     elif invert and (regions := reversed_regions(image)) is not None:
         image = invert_regions(image, regions)
         note("invert", True, f"light text on dark ground over {float(regions.mean()):.1%} "
-             "of the page (heading bars, labels): those parts inverted", regions=True)
+             "of the page (heading bars, panels): those parts inverted", regions=True)
     elif invert:
         note("invert", False, f"dark text on light: paper level {level:.0f}")
 

@@ -132,8 +132,8 @@ def _grounds(dark: np.ndarray, mask: np.ndarray, min_glyphs: int) -> None:
 
 
 def reversed_regions(image: Any, *, min_glyphs: int = 3) -> Any | None:
-    """Where a dark-on-light page holds light text on a dark ground: a heading
-    bar, a table header, a label.
+    """Where a dark-on-light page holds light text on a wide dark ground: a
+    heading bar, a panel, a wide table header.
 
     Only grounds wider than the paper estimate's window are looked for: that
     estimate takes them for paper, so background removal would whiten them,
