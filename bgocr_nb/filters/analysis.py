@@ -10,7 +10,7 @@ import numpy as np
 
 from ..backend import ops_for
 from . import background
-from .binarize import hist_percentile, histogram, ink_threshold, otsu_from_histogram
+from .binarize import histogram, ink_threshold, otsu_levels
 from .denoise import noise_sigma
 
 
@@ -85,13 +85,9 @@ def faint_marks(image: Any) -> float:
     xp = ops.xp
     factor = max(1, math.ceil(max(image.shape) / 2000))
     small = ops.downscale(image, factor)
-    hist = histogram(small)
-    t = otsu_from_histogram(hist)
-    below, above = hist.copy(), hist.copy()
-    below[int(t):], above[: int(t)] = 0, 0
-    if not below.sum() or not above.sum():
+    t, ink, paper = otsu_levels(histogram(small))
+    if ink is None or paper is None:
         return 0.0
-    ink, paper = hist_percentile(below, 50.0), hist_percentile(above, 50.0)
     span = paper - ink
     faint = (small > ink + 0.5 * span) & (small < paper - 0.12 * span)
     near_ink = ops.maximum((small < t).astype(xp.float32), 5) > 0

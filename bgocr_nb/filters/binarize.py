@@ -36,6 +36,16 @@ def otsu_from_histogram(hist: np.ndarray) -> float:
     return float(np.argmax(between[:-1])) + 1.0
 
 
+def otsu_levels(hist: np.ndarray) -> tuple[float, float | None, float | None]:
+    """Otsu's threshold of a 256-bin histogram and the median level of each side
+    of it (dark, light); a side that is empty has None."""
+    t = otsu_from_histogram(hist)
+    dark, light = hist.copy(), hist.copy()
+    dark[int(t):], light[: int(t)] = 0, 0
+    return (t, hist_percentile(dark, 50.0) if dark.sum() else None,
+            hist_percentile(light, 50.0) if light.sum() else None)
+
+
 def otsu_threshold(image: Any) -> float:
     """Otsu's threshold of an image with values in [0, 255]."""
     return otsu_from_histogram(histogram(image))

@@ -186,15 +186,11 @@ def invert_regions(image: Any, mask: Any) -> Any:
     """Turn the light-on-dark parts of a page under ``mask`` (see
     :func:`reversed_regions`) into dark text on white: their ground maps to
     white and their text to black, so they join the page as plain paper."""
-    from .binarize import hist_percentile, histogram, otsu_from_histogram
+    from .binarize import histogram, otsu_levels
 
     check_image(image)
     xp = ops_for(image).xp
-    hist = histogram(image[mask][None, :])
-    split = otsu_from_histogram(hist)
-    low, high = hist.copy(), hist.copy()
-    low[int(split):], high[: int(split)] = 0, 0
-    ground = hist_percentile(low, 50.0) if low.sum() else 0.0
-    text = hist_percentile(high, 50.0) if high.sum() else 255.0
+    _, ground, text = otsu_levels(histogram(image[mask][None, :]))
+    ground, text = ground or 0.0, 255.0 if text is None else text
     flipped = xp.clip((text - image) * (255.0 / max(text - ground, 1.0)), 0.0, 255.0)
     return xp.where(mask, flipped, image).astype(xp.float32)
