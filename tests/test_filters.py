@@ -194,6 +194,37 @@ def test_no_reversed_regions_on_ordinary_pages(page, shaded_page):
     assert color.reversed_regions(shaded_page.astype(np.float32)) is None
 
 
+def _hatched_picture(seed: int, period: int = 8) -> np.ndarray:
+    """A clean page with a picture drawn as an engraving: diagonal strokes, shaded by
+    their width (nearly touching where it is dark, thin where it is light), and
+    unhatched highlights, light blobs on a dark ground as letters are."""
+    import cv2
+
+    page = color.grayscale(synth.make_page("clean", seed=seed).image).copy()
+    h, w = page.shape
+    top, left, bh, bw = h // 4, w // 10, h // 2, w // 3
+    y, x = np.mgrid[0:bh, 0:bw]
+    rng = np.random.default_rng(seed)
+    shade = cv2.GaussianBlur(rng.random((bh, bw)).astype(np.float32), (0, 0), 40)
+    shade = (shade - shade.min()) / (np.ptp(shade) + 1e-6)  # 0 light ... 1 dark
+    strokes = ((x + y) % period) < 1 + shade * (period - 2)
+    highlights = np.zeros((bh, bw), np.uint8)
+    for _ in range(40):
+        cv2.ellipse(highlights, (int(rng.integers(0, bw)), int(rng.integers(0, bh))),
+                    (int(rng.integers(4, 20)), int(rng.integers(6, 20))),
+                    float(rng.uniform(0, 180)), 0, 360, 1, -1)
+    page[top:top + bh, left:left + bw] = np.where(strokes & (highlights == 0), 30.0, 255.0)
+    return page
+
+
+def test_no_reversed_regions_in_a_hatched_picture():
+    """An engraving's dark areas hold light blobs too, but its ground is strokes and
+    paper, not one flat ink: it is no heading bar (seen on a real scanned book page)."""
+    for seed in (0, 4):
+        assert color.reversed_regions(_hatched_picture(seed, period=5)) is None
+    assert color.reversed_regions(_hatched_picture(0, period=8)) is None
+
+
 def test_invert_and_polarity(page):
     dark = color.invert(page.astype(np.float32))
     assert color.is_inverted(dark) and not color.is_inverted(page.astype(np.float32))

@@ -87,13 +87,17 @@ def is_inverted(image: Any) -> bool:
 
 
 BRIGHTER = 1.15  # light text stands this far above the paper level estimated round it
+FLAT = 0.4       # a printed ground's interquartile spread, at most, as a share of its contrast
 
 
-def _grounds(dark: np.ndarray, mask: np.ndarray, min_glyphs: int) -> None:
+def _grounds(dark: np.ndarray, small: np.ndarray, light: float, mask: np.ndarray,
+             min_glyphs: int) -> None:
     """Add to ``mask`` the blobs of a host ``dark`` mask that are grounds of light
     text, with all they enclose: at least two glyphs wide and twenty glyphs' area
     large, covering most of what they enclose, taller than the light glyph-shaped
-    holes in them on average, of which they hold ``min_glyphs``."""
+    holes in them on average, of which they hold ``min_glyphs``, and flat: one ink,
+    whose values in ``small`` spread little next to their distance to the ``light``
+    text's level (an engraving's hatching or a photo's shading does not)."""
     import cv2
 
     from .analysis import glyphs
@@ -126,6 +130,12 @@ def _grounds(dark: np.ndarray, mask: np.ndarray, min_glyphs: int) -> None:
     for g in chosen:  # the ground and everything it encloses (letters, their counters)
         gx, gy, gw, gh = stats[g - 1, :4]
         crop = np.pad((ground[gy:gy + gh, gx:gx + gw] == g).astype(np.uint8), 1)
+        core = cv2.erode(crop, np.ones((3, 3), np.uint8))[1:-1, 1:-1] > 0  # off the soft edges
+        values = small[gy:gy + gh, gx:gx + gw][core]
+        if values.size:
+            q25, q50, q75 = np.percentile(values, [25.0, 50.0, 75.0])
+            if q75 - q25 > FLAT * (light - q50):
+                continue
         outside = crop.copy()
         cv2.floodFill(outside, None, (0, 0), 1)
         mask[gy:gy + gh, gx:gx + gw] |= ((1 - outside) | crop)[1:-1, 1:-1]
@@ -169,9 +179,10 @@ def reversed_regions(image: Any, *, min_glyphs: int = 3) -> Any | None:
         return None
     x, y, w, h = letters[keep, :4].T
     level = float(np.median(field[y + h // 2, x + w // 2]))
-    dark = small < 0.5 * (level + float(np.median(small[over])))  # the ground: below halfway
+    light = float(np.median(small[over]))
+    dark = small < 0.5 * (level + light)  # the ground: below halfway
     mask = np.zeros(small.shape, np.uint8)
-    _grounds(dark.astype(np.uint8), mask, min_glyphs)
+    _grounds(dark.astype(np.uint8), small, light, mask, min_glyphs)
     if not mask.any():
         return None
     mask = cv2.resize(mask.astype(np.float32), None, fx=factor, fy=factor,
