@@ -125,6 +125,20 @@ def test_contrast_makes_faint_text_dark():
     assert out[30, 100] < 10 and out[5, 5] == 255
 
 
+def test_contrast_keeps_a_sparse_page_white(page):
+    """A big page with one line of text: its ink covers under 1 % of it, so the 1st
+    percentile is paper. The black point stays on the ink: no stretch that turns
+    the paper black (seen on a real 9000 x 9000 page, which came out all black)."""
+    sparse = np.full((2000, 2000), 255.0, np.float32)
+    sparse[100:100 + 60, 100:100 + page.shape[1]] = page[:60]
+    assert (sparse < 128).mean() < 0.005
+    black, white = contrast.levels(sparse)
+    assert black < 60 and white > black
+    assert (contrast.enhance(sparse) == 255).mean() > 0.99
+    steps = {s.name: s for s in Pipeline("auto").run(sparse, device="cpu").steps}
+    assert not steps["contrast"].applied
+
+
 def test_contrast_whitens_marks_away_from_the_ink_only(page):
     """Show-through away from the strokes goes; the strokes' soft edges stay."""
     soft = cv2.GaussianBlur(page.astype(np.float32), (0, 0), 1.2)  # strokes with soft edges

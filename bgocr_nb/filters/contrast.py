@@ -12,7 +12,11 @@ from .binarize import hist_percentile, histogram, otsu_from_histogram
 def _points(hist: Any, black: float, white: float) -> tuple[float, float, float]:
     """Black and white input levels, and Otsu's ink/paper threshold, of a histogram."""
     threshold = otsu_from_histogram(hist)
-    low = hist_percentile(hist, black)
+    ink = hist.copy()
+    ink[int(threshold):] = 0
+    # the darkest ink, though never lighter than the ink's median: on a page with
+    # little ink the percentile would land on the paper and the stretch blacken it
+    low = min(hist_percentile(hist, black), hist_percentile(ink, 50.0) if ink.sum() else 255.0)
     paper = hist.copy()
     paper[: int(threshold)] = 0
     paper_level = hist_percentile(paper, 50.0) if paper.sum() else 255.0
@@ -23,7 +27,8 @@ def _points(hist: Any, black: float, white: float) -> tuple[float, float, float]
 def levels(image: Any, *, black: float = 1.0, white: float = 0.8) -> tuple[float, float]:
     """The input levels that :func:`enhance` maps to black and white.
 
-    ``black`` is a percentile of the image (the darkest ink); ``white`` is a point
+    ``black`` is a percentile of the image (the darkest ink, at most the ink's
+    median level: a sparse page's percentile would be paper); ``white`` is a point
     between Otsu's ink/paper threshold (0) and the median paper level (1).
     """
     return _points(histogram(image), black, white)[:2]
@@ -36,7 +41,9 @@ def enhance(image: Any, *, black: float = 1.0, white: float = 0.8,
     Parameters
     ----------
     black : float
-        Percentile (0-50) of the image mapped to 0: the darkest ink.
+        Percentile (0-50) of the image mapped to 0: the darkest ink. Where the
+        ink covers less than about twice that share of the page, its median
+        level is used instead.
     white : float
         Where white starts, from Otsu's threshold (0) to the paper level (1):
         everything lighter, such as show-through and faint stains, becomes paper.
