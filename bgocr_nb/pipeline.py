@@ -149,8 +149,8 @@ class Preprocessed:
     seconds : float
         Wall time on the device, including the copies to and from it.
     scale : float
-        How much the page was enlarged (``upscale``): the output's resolution is
-        the input's times this.
+        How much the page was resized (``upscale``, ``downscale``): the output's
+        resolution is the input's times this.
     """
 
     image: np.ndarray
@@ -215,7 +215,7 @@ class Pipeline:
             t0 = time.perf_counter()
             rows = page.shape[0]
             page, info = step.filter.apply(page, **step.params)
-            if step.filter.name == "upscale":
+            if step.filter.name in ("upscale", "downscale"):
                 scale *= page.shape[0] / rows
             scale *= info.get("scale", 1.0)
             if ops.name == "cupy":

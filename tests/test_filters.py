@@ -308,6 +308,9 @@ def test_upscale_and_text_height(page):
     big = geometry.upscale(page.astype(np.float32), factor=2)
     assert big.shape == (page.shape[0] * 2, page.shape[1] * 2)
     assert text_height(big) == pytest.approx(2 * h, rel=0.15)
+    small = geometry.downscale(big, factor=0.5)
+    assert small.shape == page.shape and text_height(small) == pytest.approx(h, rel=0.15)
+    assert float(np.abs(small - page).mean()) < 6  # the same page back, edges a little soft
 
 
 def test_measure_sees_uneven_background(page, shaded_page):
@@ -319,6 +322,7 @@ def test_measure_sees_uneven_background(page, shaded_page):
     lambda img: background.remove(img, radius=-5),
     lambda img: background.remove(img, radius=float("nan")),
     lambda img: geometry.upscale(img, factor=0.5),
+    lambda img: geometry.downscale(img, factor=2),
     lambda img: denoise.denoise(img, size=99),
     lambda img: binarize.binarize(img, k=0),
     lambda img: contrast.enhance(img, white=2),

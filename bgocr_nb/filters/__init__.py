@@ -49,6 +49,7 @@ FILTERS: dict[str, Filter] = {f.name: f for f in (
     Filter("contrast", contrast.enhance, "stretch faint ink to black, light marks to white"),
     Filter("binarize", binarize.binarize, "threshold to black and white (Sauvola or Otsu)"),
     Filter("upscale", geometry.upscale, "enlarge small text"),
+    Filter("downscale", geometry.downscale, "shrink large text"),
 )}
 
 __all__ = ["FILTERS", "Filter", "auto", "background", "binarize", "color", "contrast",

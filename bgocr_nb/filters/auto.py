@@ -35,21 +35,27 @@ MARKS_WHITE = 0.5       # ... and are whitened from halfway to the paper level, 
 MIN_SKEW = 0.3          # degrees; Tesseract copes with less
 SMALL_LINES = 15.0      # text line height (about the em) in pixels below which Tesseract misreads
 TARGET_LINES = 21.0     # line height small text is enlarged to
+LARGE_LINES = 60.0      # line height above which Tesseract misreads (capitals 40+ px)
+TARGET_LARGE = 42.0     # line height large text is shrunk to (capitals about 30 px)
 # Lines are at least as tall as their glyphs; glyphs measured before deskew can be
 # up to a quarter taller than upright ones (at 15 degrees), hence the margin.
 LARGE_GLYPHS = 1.5 * SMALL_LINES
+SKEWED_GLYPHS = 0.8     # ... so a line is at least this share of the glyphs' height
+# Glyphs are at least this share of their line's height (Latin x-height, about
+# half the em, less a margin): below it no line can be large.
+LINE_SHARE = 0.4
 
 
 def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: bool = True,
          border: bool = True, deskew: bool = True, contrast: bool = True,
-         upscale: bool = True) -> tuple[Any, dict]:
+         upscale: bool = True, downscale: bool = True) -> tuple[Any, dict]:
     """Inspect a gray page and apply only the filters it needs.
 
     The candidates run in the order of the keywords, each decided on the page as
     the earlier ones left it; each keyword turns one candidate off. Returns the image and
     ``{"steps": [...], "angle": float, "scale": float}``, where each step record
     is a dict with ``name``, ``applied``, ``reason`` and ``params``, and ``scale``
-    is the enlargement applied to small text (1.0 for none).
+    is the resizing applied to small or large text (1.0 for none).
     """
     steps: list[dict] = []
     clock = [time.perf_counter()]
@@ -132,18 +138,35 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
         else:
             note("contrast", False, f"ink already dark ({black:.0f}) on clean paper")
 
+    # Text size: Tesseract reads lines of about 20 to 60 pixels best (capitals near
+    # 30 px); lines are measured only where the glyphs allow them to fall outside.
+    glyphs = stats.text_height
+    may_be_small = upscale and not (glyphs and glyphs >= LARGE_GLYPHS)
+    may_be_large = downscale and bool(glyphs) and glyphs >= LINE_SHARE * LARGE_LINES
+    height = line_height(image) if may_be_small or may_be_large else None
+    if height and glyphs and height < SKEWED_GLYPHS * glyphs:
+        height = None  # rows shorter than the glyphs are no text lines: sideways text, a table
     scale = 1.0
-    if upscale and stats.text_height and stats.text_height >= LARGE_GLYPHS:
-        note("upscale", False, f"glyphs {stats.text_height:.0f} px high: no line can be small")
+    if upscale and not may_be_small:
+        note("upscale", False, f"glyphs {glyphs:.0f} px high: no line can be small")
     elif upscale:
-        height = line_height(image)
         if height and height < SMALL_LINES:
-            factor = round(min(3.0, TARGET_LINES / height), 2)
-            image = geometry.upscale(image, factor=factor)
-            scale = factor
-            note("upscale", True, f"small text: lines {height:.0f} px high", factor=factor)
+            scale = round(min(3.0, TARGET_LINES / height), 2)
+            image = geometry.upscale(image, factor=scale)
+            note("upscale", True, f"small text: lines {height:.0f} px high", factor=scale)
         else:
             note("upscale", False, f"lines {height:.0f} px high" if height
-                 else "no text lines measured")
+                 else "no text lines measured (the rows show none)")
+    if downscale and not may_be_large:
+        note("downscale", False, f"glyphs {glyphs:.0f} px high: no line can be large"
+             if glyphs else "no glyphs measured")
+    elif downscale:
+        if height and height > LARGE_LINES:
+            scale = round(TARGET_LARGE / height, 2)
+            image = geometry.downscale(image, factor=scale)
+            note("downscale", True, f"large text: lines {height:.0f} px high", factor=scale)
+        else:
+            note("downscale", False, f"lines {height:.0f} px high" if height
+                 else "no text lines measured (the rows show none)")
 
     return image, {"steps": steps, "angle": angle, "scale": scale}

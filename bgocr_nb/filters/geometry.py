@@ -90,3 +90,19 @@ def upscale(image: Any, *, factor: float = 2.0) -> Any:
         raise ArgumentError(f"Upscaling {w}x{h} by {factor:g} would give {shape[1]}x{shape[0]} "
                             f"pixels, over the limit of {MAX_PIXELS:,}; use a smaller factor.")
     return ops_for(image).resize(image, shape) if shape != (h, w) else image
+
+
+def downscale(image: Any, *, factor: float = 0.5) -> Any:
+    """Shrink by ``factor`` (0.1-1), for text larger than Tesseract reads best.
+
+    A Gaussian of sigma ``(1 / factor - 1) / 2`` first (as ``skimage.transform.rescale``
+    does against aliasing), then bilinear sampling: one formulation on both backends.
+    """
+    check_image(image)
+    factor = check_number(factor, "factor", low=0.1, high=1)
+    h, w = image.shape
+    shape = (max(1, round(h * factor)), max(1, round(w * factor)))
+    if shape == (h, w):
+        return image
+    ops = ops_for(image)
+    return ops.resize(ops.gaussian(image, (1.0 / factor - 1.0) / 2.0), shape)

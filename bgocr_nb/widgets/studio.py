@@ -71,7 +71,7 @@ class Studio(widgets.VBox):
     to run OCR and save the preprocessed page. Errors appear in the panel.
 
     The live preview runs on a copy shrunk to ``preview_width`` pixels (pixel
-    parameters such as ``radius`` are scaled with it; ``upscale`` is skipped);
+    parameters such as ``radius`` are scaled with it; resizing is skipped);
     Run OCR and Save use the full page.
 
     Parameters
@@ -240,11 +240,11 @@ class Studio(widgets.VBox):
             return pipeline
         steps: list[Step] = []
         for step in pipeline.steps:
-            if step.filter.name == "upscale":
+            if step.filter.name in ("upscale", "downscale"):
                 continue
             params = dict(step.params)
             if step.filter.name == "auto":
-                params["upscale"] = False
+                params["upscale"] = params["downscale"] = False
             for key in _PIXEL_PARAMS & params.keys():
                 if isinstance(params[key], (int, float)) and params[key] > 0:
                     scaled = params[key] / self._scale
