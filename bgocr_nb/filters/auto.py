@@ -41,9 +41,9 @@ TARGET_LARGE = 42.0     # line height large text is shrunk to (capitals about 30
 # up to a quarter taller than upright ones (at 15 degrees), hence the margin.
 LARGE_GLYPHS = 1.5 * SMALL_LINES
 SKEWED_GLYPHS = 0.8     # ... so a line is at least this share of the glyphs' height
-# Glyphs are at least this share of their line's height (Latin x-height, about
-# half the em, less a margin): below it no line can be large.
-LINE_SHARE = 0.4
+# The glyphs' median height is 0.6-0.8 of their lines' (Latin and Chinese pages);
+# glyphs under this share of LARGE_LINES leave no line large (lines not measured).
+LINE_SHARE = 0.55
 
 
 def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: bool = True,
