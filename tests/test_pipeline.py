@@ -137,3 +137,18 @@ def test_auto_shrinks_large_text_to_the_size_tesseract_reads_best():
     usual = synth.make_page("clean", seed=1, dpi=300, width_px=2480, font_size_pt=11)
     pre = Pipeline("auto").run(usual.image, device="cpu")
     assert pre.scale == 1.0 and pre.image.shape == usual.image.shape[:2]
+
+
+def test_auto_does_not_enlarge_a_sideways_page():
+    """A photographed page turned a quarter, and a little more: its rows cross the
+    text lines, and the short runs of inked rows they leave are no lines of small
+    text (without the check, auto enlarged this page 3x). Tesseract reads the page
+    sideways as it is; enlarging it only costs time and accuracy."""
+    from bgocr_nb.backend import cpu_ops
+    from bgocr_nb.filters import color
+
+    page = synth.make_page("photo", seed=3, font_size_pt=8, dpi=300, width_px=2480)
+    sideways = np.ascontiguousarray(np.rot90(color.grayscale(page.image)))
+    pre = Pipeline("auto").run(cpu_ops().rotate(sideways, 2.5), device="cpu")
+    (step,) = [s for s in pre.steps if s.name == "upscale"]
+    assert not step.applied and "no text lines" in step.reason and pre.scale == 1.0
