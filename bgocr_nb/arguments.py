@@ -26,6 +26,9 @@ ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--tess-var",), dict(action="append", metavar="NAME=VALUE",
                            help="a Tesseract variable (-c); repeatable")),
     (("--dpi",), dict(type=float, metavar="DPI", help="PDF rendering resolution (default 300)")),
+    (("--rotate-pages",), dict(action="store_true",
+                               help="turn sideways and upside-down pages upright first "
+                                    "(Tesseract's orientation detection, ~0.2 s a page)")),
     (("--max-pixels",), dict(type=int, metavar="N",
                              help="largest page accepted, in pixels (decompression-bomb guard)")),
     (("--save-preprocessed",), dict(metavar="DIR", help="write each preprocessed page here")),
@@ -103,4 +106,6 @@ def engine_options(args: argparse.Namespace, defaults: dict[str, Any] | None = N
                "variables": parse_variables(args.tess_var)}
     if args.max_pixels is not None:
         options["max_pixels"] = args.max_pixels
+    if args.rotate_pages:
+        options["rotate_pages"] = True
     return options

@@ -49,7 +49,7 @@ from .results import LOW_CONFIDENCE, failure_record
 RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.csv"
 TEXT_DIR = "text"
-SUMMARY_FIELDS = ["source", "page", "mean_confidence", "needs_review", "word_count", "angle",
+SUMMARY_FIELDS = ["source", "page", "mean_confidence", "needs_review", "word_count", "angle", "rotation",
                   "device", "filters", "steps", "load_s", "preprocess_s", "ocr_s", "error",
                   "text_file"]
 
@@ -351,7 +351,8 @@ def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str
           words: bool = False, renderers: Iterable[str] = (),
           review_threshold: float = LOW_CONFIDENCE, progress: Progress | None | bool = None,
           client: Any = None, timeout: float = 0,
-          save_preprocessed: str | os.PathLike | None = None) -> BatchResult:
+          save_preprocessed: str | os.PathLike | None = None,
+          rotate_pages: bool = False) -> BatchResult:
     """Recognise every page of many inputs.
 
     Parameters
@@ -359,7 +360,7 @@ def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str
     inputs : str, path or list of them
         Files, globs, folders (searched recursively), multi-page TIFFs, PDFs and
         URLs; a string with newlines is read one entry per line (``#`` comments).
-    device, filters, lang, psm, variables, dpi, max_pixels :
+    device, filters, lang, psm, variables, dpi, max_pixels, rotate_pages :
         As for :class:`~bgocr_nb.engine.Engine`.
     out : path, optional
         Folder for ``results.jsonl``, ``summary.csv`` and ``text/``; without it
@@ -398,7 +399,7 @@ def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str
     sources = expand_inputs(inputs)
     save_to = Path(save_preprocessed) if save_preprocessed is not None else None
     options = dict(filters=filters, lang=lang, psm=psm, variables=variables, dpi=dpi,
-                   max_pixels=max_pixels, timeout=timeout)
+                   max_pixels=max_pixels, timeout=timeout, rotate_pages=rotate_pages)
     options["device"] = device
     # Settings are checked here, up front (on a cluster, the workers check the device).
     engine = Engine(keep_original=False, **{**options, "device": "cpu" if client else device})

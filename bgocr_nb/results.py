@@ -41,6 +41,9 @@ class OcrResult:
         Each filter applied or skipped, and why.
     angle : float
         Deskew angle removed, degrees counter-clockwise.
+    rotation : int
+        Degrees the page was turned counter-clockwise to stand upright (0, 90, 180,
+        270), with ``rotate_pages``; the words' boxes are on the turned page.
     timings : dict
         Seconds per stage: ``load``, ``preprocess``, ``ocr``, ``total``.
     files : dict
@@ -61,6 +64,7 @@ class OcrResult:
     filters: str = "auto"
     steps: list[StepRecord] = field(default_factory=list)
     angle: float = 0.0
+    rotation: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     confidences: list[int] | None = None
@@ -115,7 +119,7 @@ class OcrResult:
                   "needs_review": self.needs_review(review_threshold),
                   "word_count": self.word_count,
                   "device": self.device, "lang": self.lang, "filters": self.filters,
-                  "angle": round(self.angle, 3),
+                  "angle": round(self.angle, 3), "rotation": self.rotation,
                   "steps": [str(s) for s in self.steps if s.applied],
                   "timings": {k: round(v, 4) for k, v in self.timings.items()},
                   "error": None}

@@ -179,7 +179,7 @@ def describe() -> str:
 def reset() -> None:
     """Forget the cached engine choice, language folder, version and languages (after
     changing ``BGOCR_TESSERACT``, ``TESSDATA_PREFIX`` or ``TESSERACT_CMD``)."""
-    for cached in (engine, tessdata, version, languages):
+    for cached in (engine, tessdata, version, _packs):
         cached.cache_clear()
 
 
@@ -192,14 +192,19 @@ def status() -> str:
 
 
 @lru_cache(maxsize=1)
-def languages() -> tuple[str, ...]:
-    """Installed Tesseract language packs (``osd`` excluded)."""
+def _packs() -> tuple[str, ...]:
+    """Installed Tesseract data packs, ``osd`` (orientation and script) included."""
     if engine() == "api":
-        return tuple(sorted(p.stem for p in tessdata().glob("*.traineddata") if p.stem != "osd"))
+        return tuple(sorted(p.stem for p in tessdata().glob("*.traineddata")))
     import pytesseract
 
     version()
-    return tuple(sorted(l for l in pytesseract.get_languages() if l != "osd"))
+    return tuple(sorted(pytesseract.get_languages()))
+
+
+def languages() -> tuple[str, ...]:
+    """Installed Tesseract language packs (``osd`` excluded)."""
+    return tuple(p for p in _packs() if p != "osd")
 
 
 def apt_package(lang: str) -> str:
@@ -383,10 +388,10 @@ def _recognize_cli(image, *, lang, psm, variables, dpi, timeout, renderers,
             version.cache_clear()
             raise MissingDependencyError(f"The `tesseract` program was not found. "
                                          f"{INSTALL_HINT}") from None
+        except pytesseract.TesseractError as exc:  # a RuntimeError too: caught first
+            raise OcrError(f"Tesseract failed (status {exc.status}): {exc.message}") from exc
         except RuntimeError as exc:  # pytesseract's timeout
             raise OcrError(f"Tesseract did not finish within {timeout} s.") from exc
-        except pytesseract.TesseractError as exc:
-            raise OcrError(f"Tesseract failed (status {exc.status}): {exc.message}") from exc
         text, files = _read_outputs(base, renderers)
         found = _parse_tsv(base.with_suffix(".tsv").read_text(encoding="utf-8"))
     return Recognition(text.strip("\f\n "), found if words else None, whole_confidences(found),
@@ -453,3 +458,85 @@ def _recognize_api(image, *, lang, psm, variables, dpi, timeout, renderers,
                        else "Tesseract failed to recognise the page.")
     return Recognition(text.strip("\f\n "), _parse_tsv(api.GetTSVText(0)) if words else None,
                        list(api.AllWordConfidences()), files)
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """Tesseract's orientation and script detection (OSD) of one page."""
+
+    turn: int                 #: quarter turns counter-clockwise that make the page upright
+    confidence: float         #: Tesseract's orientation confidence (0 when it could not tell)
+    script: str | None = None  #: the script it saw, e.g. ``Latin``, ``Han``
+    script_confidence: float = 0.0
+
+    @property
+    def degrees(self) -> int:
+        """The page's turn from upright, in degrees (0, 90, 180, 270)."""
+        return 90 * self.turn
+
+
+def check_osd() -> None:
+    """Raise :class:`MissingDependencyError` unless Tesseract's ``osd`` data is installed."""
+    if "osd" not in _packs():
+        raise MissingDependencyError(
+            "Finding a page's orientation needs Tesseract's orientation data (osd), which "
+            "is not installed. Install it with `sudo apt-get install tesseract-ocr-osd` or "
+            "put osd.traineddata in TESSDATA_PREFIX.")
+
+
+def orientation(image: np.ndarray, *, dpi: int | None = None, timeout: float = 0
+                ) -> Orientation:
+    """Which way up a page is, by Tesseract's OSD (``--psm 0``).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        uint8, gray or RGB; best a preprocessed page (dark text on white).
+    dpi : int, optional
+        Resolution to tell Tesseract.
+    timeout : float
+        Seconds allowed (0: no limit); the ``cli`` engine only.
+
+    Returns
+    -------
+    Orientation
+        ``numpy.rot90(image, result.turn)`` is upright. A page with too little
+        text to tell gives turn 0 and confidence 0.
+    """
+    check_osd()
+    if engine() == "api":
+        api = _api("osd", 0, {})
+        page = np.ascontiguousarray(image)
+        depth = 1 if page.ndim == 2 else page.shape[2]
+        api.SetImageBytes(page.tobytes(), page.shape[1], page.shape[0], depth,
+                          page.shape[1] * depth)
+        if dpi:
+            api.SetSourceResolution(int(dpi))
+        found = api.DetectOrientationScript()
+        if not found:
+            return Orientation(0, 0.0)
+        return Orientation(int(found["orient_deg"]) // 90 % 4, float(found["orient_conf"]),
+                           found["script_name"], float(found["script_conf"]))
+    import pytesseract
+
+    _set_command()
+    config = "--psm 0" + (f" --dpi {int(dpi)}" if dpi else "")
+    with tempfile.TemporaryDirectory(prefix="bgocr-") as tmp:
+        src = _write_bmp(image, tmp)
+        try:
+            os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+            out = pytesseract.image_to_osd(str(src), config=config, timeout=timeout)
+        except pytesseract.TesseractNotFoundError:
+            version.cache_clear()
+            raise MissingDependencyError(f"The `tesseract` program was not found. "
+                                         f"{INSTALL_HINT}") from None
+        except pytesseract.TesseractError as exc:  # a RuntimeError too: caught first
+            if "Too few characters" in exc.message:
+                return Orientation(0, 0.0)
+            raise OcrError(f"Tesseract failed (status {exc.status}): {exc.message}") from exc
+        except RuntimeError as exc:  # pytesseract's timeout
+            raise OcrError(f"Tesseract did not finish within {timeout} s.") from exc
+    fields = dict(re.findall(r"^([A-Za-z ]+):\s*(.+)$", out, flags=re.M))
+    return Orientation(int(fields["Orientation in degrees"]) // 90 % 4,
+                       float(fields["Orientation confidence"]), fields.get("Script"),
+                       float(fields.get("Script confidence", 0.0)))

@@ -110,3 +110,14 @@ def test_decompression_bomb_override(tmp_path, page):
     proc = run(str(tmp_path / "big.png"), "--cpu", "--max-pixels", "1000")
     assert proc.returncode == 3 and "--max-pixels" in proc.stderr
     assert run(str(tmp_path / "big.png"), "--cpu", "--max-pixels", str(page.size)).returncode == 0
+
+
+def test_rotate_pages(tmp_path):
+    from bgocr_nb import synth
+
+    page = synth.make_page("clean", seed=0)
+    Image.fromarray(np.ascontiguousarray(np.rot90(page.image, 2))).save(tmp_path / "upside.png")
+    proc = run(str(tmp_path / "upside.png"), "--cpu", "--json", "--rotate-pages")
+    assert proc.returncode == 0, proc.stderr
+    (record,) = json.loads(proc.stdout)
+    assert record["rotation"] == 180 and bgocr_nb.cer(record["text"], page.text) < 0.02

@@ -12,7 +12,7 @@ import pytest
 import bgocr_nb
 from bgocr_nb import tesseract
 from bgocr_nb.datasets import list_samples, sample_info, sample_path, sample_text
-from bgocr_nb.errors import ArgumentError, InputError, MissingDependencyError
+from bgocr_nb.errors import ArgumentError, InputError, MissingDependencyError, OcrError
 from bgocr_nb.metrics import cer
 from bgocr_nb.results import OcrResult, ResultSet
 
@@ -232,3 +232,64 @@ def test_tesseract_is_told_the_files_resolution(tmp_path, monkeypatch, page):
     bgocr_nb.ocr(tmp_path / "p.png", filters="upscale(factor=2)", device="cpu")
     bgocr_nb.ocr(page, filters="none", device="cpu")  # an array: Tesseract estimates it
     assert seen == [150, 300, None]
+
+
+@pytest.fixture(scope="module")
+def upright_page():
+    from bgocr_nb import synth
+    from bgocr_nb.filters.color import grayscale
+
+    page = synth.make_page("clean", seed=0)
+    return np.clip(grayscale(page.image) + 0.5, 0, 255).astype(np.uint8), page.text
+
+
+@pytest.mark.parametrize("engine", ["api", "cli"])
+def test_rotate_pages_turns_pages_upright(upright_page, engine, tesseract_engine):
+    if tesseract_engine(engine) != engine:
+        pytest.skip(f"the {engine} engine is not available")
+    image, truth = upright_page
+    for quarter in (1, 2, 3):  # the page as scanned: turned by a quarter, half, three quarters
+        turned = np.ascontiguousarray(np.rot90(image, quarter))
+        assert (tesseract.orientation(turned, dpi=150).turn + quarter) % 4 == 0
+        result = bgocr_nb.ocr(turned, device="cpu", rotate_pages=True)
+        assert result.rotation == 90 * ((4 - quarter) % 4)
+        assert result.image.shape == image.shape and cer(result.text, truth) < 0.02
+        (step,) = [s for s in result.steps if s.name == "rotate"]
+        assert step.applied and "OSD" in step.reason and "orient" in result.timings
+        assert result.to_dict()["rotation"] == result.rotation
+    upside_down = bgocr_nb.ocr(np.ascontiguousarray(np.rot90(image, 2)), device="cpu")
+    assert upside_down.rotation == 0 and cer(upside_down.text, truth) > 0.5  # without it
+
+
+def test_rotate_pages_on_a_page_without_text(upright_page):
+    blank = np.full((300, 400), 255, np.uint8)
+    assert tesseract.orientation(blank).confidence == 0
+    result = bgocr_nb.ocr(blank, device="cpu", rotate_pages=True)
+    (step,) = [s for s in result.steps if s.name == "rotate"]
+    assert result.rotation == 0 and not step.applied and "too little text" in step.reason
+
+
+def test_rotate_pages_needs_the_osd_data(monkeypatch):
+    from bgocr_nb.engine import Engine
+
+    monkeypatch.setattr(tesseract, "_packs", lambda: ("eng",))
+    with pytest.raises(MissingDependencyError, match="apt-get install tesseract-ocr-osd"):
+        Engine(device="cpu", rotate_pages=True)
+    Engine(device="cpu")  # only asked for when used
+
+
+def test_a_tesseract_failure_is_no_timeout(monkeypatch, tesseract_engine, page):
+    """pytesseract's TesseractError is a RuntimeError, as its timeout is: the message
+    must say that Tesseract failed, not that it ran out of time."""
+    import pytesseract
+
+    tesseract_engine("cli")
+
+    def fail(*args, **kwargs):
+        raise pytesseract.TesseractError(1, "Error during processing.")
+
+    monkeypatch.setattr(pytesseract.pytesseract, "run_tesseract", fail)
+    with pytest.raises(OcrError, match=r"Tesseract failed \(status 1\)"):
+        tesseract.recognize(page)
+    with pytest.raises(OcrError, match=r"Tesseract failed \(status 1\)"):
+        tesseract.orientation(page)
