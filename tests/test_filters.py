@@ -40,7 +40,7 @@ def test_deskew_canvas_keeps_the_page_size_unless_ink_reaches_further(page):
     frame = np.full((900, 1400), 255, np.float32)
     frame[300:300 + page.shape[0], 150:150 + page.shape[1]] = page
     tilted = cpu_ops().rotate(frame, 8.0, fill=255.0)
-    angle, extent = deskew.measure(tilted)
+    angle, extent, _ = deskew.measure(tilted)
     assert angle == pytest.approx(8.0, abs=0.2)
     full = deskew.rotate(tilted, -angle)
     kept = deskew.rotate(tilted, -angle, keep=extent)
@@ -50,7 +50,7 @@ def test_deskew_canvas_keeps_the_page_size_unless_ink_reaches_further(page):
     assert deskew.deskew(tilted, canvas="full")[0].shape == full.shape
     corner = tilted.copy()
     corner[4:34, 4:204] = page[30:60, 25:225]  # text in a corner the rotation swings out
-    angle, extent = deskew.measure(corner)
+    angle, extent, _ = deskew.measure(corner)
     kept = deskew.rotate(corner, -angle, keep=extent)
     full = deskew.rotate(corner, -angle)
     assert kept.shape != corner.shape and kept.size <= full.size

@@ -39,11 +39,7 @@ LARGE_LINES = 60.0      # line height above which Tesseract misreads (capitals 4
 TARGET_LARGE = 42.0     # line height large text is shrunk to (capitals about 30 px)
 # Lines are at least as tall as their glyphs; glyphs measured before deskew can be
 # up to a quarter taller than upright ones (at 15 degrees), hence the margin.
-LARGE_GLYPHS = 1.5 * SMALL_LINES
-SKEWED_GLYPHS = 0.8     # ... so a line is at least this share of the glyphs' height
-# The glyphs' median height is 0.6-0.8 of their lines' (Latin and Chinese pages);
-# glyphs under this share of LARGE_LINES leave no line large (lines not measured).
-LINE_SHARE = 0.55
+SKEWED_GLYPHS = 0.8     # a line is at least this share of the glyphs' height
 
 
 def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: bool = True,
@@ -112,9 +108,9 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
         else:
             note("border", False, f"no dark edge bands ({area:.2%})")
 
-    angle = 0.0
-    if deskew:
-        angle, extent = _deskew.measure(image)
+    angle, lines = 0.0, None
+    if deskew:  # the skew, and the height of the lines across them (used below)
+        angle, extent, lines = _deskew.measure(image)
         if abs(angle) >= MIN_SKEW:
             fill = 255.0 if normalised else stats.paper_brightness
             image = _deskew.rotate(image, -angle, fill=min(fill, 255.0), keep=extent)
@@ -138,35 +134,24 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
         else:
             note("contrast", False, f"ink already dark ({black:.0f}) on clean paper")
 
-    # Text size: Tesseract reads lines of about 20 to 60 pixels best (capitals near
-    # 30 px); lines are measured only where the glyphs allow them to fall outside.
-    glyphs = stats.text_height
-    may_be_small = upscale and not (glyphs and glyphs >= LARGE_GLYPHS)
-    may_be_large = downscale and bool(glyphs) and glyphs >= LINE_SHARE * LARGE_LINES
-    height = line_height(image) if may_be_small or may_be_large else None
-    if height and glyphs and height < SKEWED_GLYPHS * glyphs:
-        height = None  # rows shorter than the glyphs are no text lines: sideways text, a table
+    # Text size: Tesseract reads lines of about 20 to 60 pixels best (capitals near 30 px).
+    if (upscale or downscale) and not deskew:
+        lines = line_height(image)
+    if lines and stats.text_height and lines < SKEWED_GLYPHS * stats.text_height:
+        lines = None  # runs shorter than the glyphs are no text lines: sideways text, a table
+    measured = f"lines {lines:.0f} px high" if lines else "no text lines measured"
     scale = 1.0
-    if upscale and not may_be_small:
-        note("upscale", False, f"glyphs {glyphs:.0f} px high: no line can be small")
+    if upscale and lines and lines < SMALL_LINES:
+        scale = round(min(3.0, TARGET_LINES / lines), 2)
+        image = geometry.upscale(image, factor=scale)
+        note("upscale", True, f"small text: {measured}", factor=scale)
     elif upscale:
-        if height and height < SMALL_LINES:
-            scale = round(min(3.0, TARGET_LINES / height), 2)
-            image = geometry.upscale(image, factor=scale)
-            note("upscale", True, f"small text: lines {height:.0f} px high", factor=scale)
-        else:
-            note("upscale", False, f"lines {height:.0f} px high" if height
-                 else "no text lines measured (the rows show none)")
-    if downscale and not may_be_large:
-        note("downscale", False, f"glyphs {glyphs:.0f} px high: no line can be large"
-             if glyphs else "no glyphs measured")
+        note("upscale", False, measured)
+    if downscale and lines and lines > LARGE_LINES:
+        scale = round(TARGET_LARGE / lines, 2)
+        image = geometry.downscale(image, factor=scale)
+        note("downscale", True, f"large text: {measured}", factor=scale)
     elif downscale:
-        if height and height > LARGE_LINES:
-            scale = round(TARGET_LARGE / height, 2)
-            image = geometry.downscale(image, factor=scale)
-            note("downscale", True, f"large text: lines {height:.0f} px high", factor=scale)
-        else:
-            note("downscale", False, f"lines {height:.0f} px high" if height
-                 else "no text lines measured (the rows show none)")
+        note("downscale", False, measured)
 
     return image, {"steps": steps, "angle": angle, "scale": scale}

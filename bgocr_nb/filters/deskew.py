@@ -72,13 +72,29 @@ def _extent(ink: np.ndarray, factor: int, shape: tuple[int, int]) -> Box | None:
             min(shape[1] - 1.0, (cols[-1] + 1) * factor + pad))
 
 
+def _line_height(ys: np.ndarray, xs: np.ndarray, angle: float) -> float | None:
+    """Median height of the text lines of host ink points (ys, xs), across the lines
+    at ``angle``: the runs of the projection that hold ink, as in
+    :func:`~bgocr_nb.filters.analysis.line_height`. None for fewer than two lines."""
+    rad = math.radians(angle)
+    proj = np.floor(ys * math.cos(rad) + xs * math.sin(rad)).astype(np.int64)
+    profile = np.bincount(proj - proj.min())
+    rows = profile > max(1.0, 0.02 * float(profile.max()))
+    edges = np.diff(np.r_[0, rows.astype(np.int8), 0])
+    heights = np.nonzero(edges == -1)[0] - np.nonzero(edges == 1)[0]
+    heights = heights[heights >= 2]
+    return float(np.median(heights)) if heights.size >= 2 else None
+
+
 def estimate_angle(image: Any, *, max_angle: float = 16.0) -> float:
     """Estimate the skew of a dark-on-light page (see :func:`measure`)."""
     return measure(image, max_angle=max_angle)[0]
 
 
-def measure(image: Any, *, max_angle: float = 16.0) -> tuple[float, Box | None]:
-    """Estimate the skew of a dark-on-light page, and find where its ink lies.
+def measure(image: Any, *, max_angle: float = 16.0
+            ) -> tuple[float, Box | None, float | None]:
+    """Estimate the skew of a dark-on-light page, find where its ink lies, and how
+    tall its text lines are.
 
     Parameters
     ----------
@@ -95,6 +111,9 @@ def measure(image: Any, *, max_angle: float = 16.0) -> tuple[float, Box | None]:
     extent : tuple or None
         ``(top, left, bottom, right)`` around all the ink, with a margin, for
         :func:`rotate`'s ``keep``; None without ink.
+    line_height : float or None
+        Median height in pixels of the text lines, measured across them at
+        ``angle`` (the lines of the straightened page); None for fewer than two.
     """
     from .analysis import ink_mask
 
@@ -105,9 +124,10 @@ def measure(image: Any, *, max_angle: float = 16.0) -> tuple[float, Box | None]:
     factor = max(1, math.ceil(max(image.shape) / 1600))
     ink = ops.to_host(ink_mask(ops.downscale(image, factor)))
     extent = _extent(ink, factor, image.shape)
-    ys, xs = _text_points(ink)
+    points = _text_points(ink)
+    ys, xs = points
     if ys.size < 50:
-        return 0.0, extent
+        return 0.0, extent, None
     if ys.size > _MAX_POINTS:  # a random sample: a regular stride aliases with the glyph grid
         pick = np.random.default_rng(0).choice(ys.size, _MAX_POINTS, replace=False)
         ys, xs = ys[pick], xs[pick]
@@ -126,7 +146,8 @@ def measure(image: Any, *, max_angle: float = 16.0) -> tuple[float, Box | None]:
         denom = a - 2 * b + c
         if denom < 0:
             angle += 0.05 * 0.5 * (a - c) / denom
-    return float(round(angle, 3)), extent
+    lines = _line_height(*points, angle)  # all the text points, not the sample
+    return float(round(angle, 3)), extent, None if lines is None else lines * factor
 
 
 def rotate(image: Any, angle: float, *, fill: float = 255.0, keep: Box | None = None) -> Any:
@@ -153,7 +174,7 @@ def deskew(image: Any, *, max_angle: float = 16.0, min_angle: float = 0.1,
     """
     if canvas not in ("ink", "full"):
         raise ArgumentError(f"canvas must be 'ink' or 'full', got {canvas!r}.")
-    angle, extent = measure(image, max_angle=max_angle)
+    angle, extent, _ = measure(image, max_angle=max_angle)
     if abs(angle) < check_number(min_angle, "min_angle", low=0, high=45):
         return image, angle
     return rotate(image, -angle, keep=extent if canvas == "ink" else None), angle
