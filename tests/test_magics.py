@@ -73,6 +73,17 @@ def test_line_magic_returns_result(ip, pages):
     assert result.original is not None  # kept for before/after views
 
 
+def test_line_magic_turns_pages_upright(ip, tmp_path):
+    """The magic shares the command's grammar: --rotate-pages turns an upside-down scan."""
+    from bgocr_nb import synth
+
+    page = synth.make_page("clean", seed=0)
+    path = tmp_path / "upside.png"
+    cv2.imwrite(str(path), np.ascontiguousarray(np.rot90(page.image, 2)))
+    result = ip.run_line_magic("bgocr", f"{path} --cpu --rotate-pages")
+    assert result.rotation == 180 and result.text.startswith(page.text.split()[0])
+
+
 def test_trailing_semicolon_silences(ip, pages):
     """`%bgocr ...;` displays nothing (IPython returns None) and the ";" is no argument."""
     ip.user_ns.pop("silenced", None)
