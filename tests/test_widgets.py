@@ -134,6 +134,17 @@ def test_run_ocr(studio):
     assert "Run OCR again" in studio.status.value
 
 
+def test_run_ocr_turns_an_upside_down_page():
+    from bgocr_nb import synth
+
+    page = synth.make_page("clean", seed=0)
+    studio = Studio(np.ascontiguousarray(np.rot90(page.image, 2)), device="cpu")
+    studio.rotate.value = True
+    result = studio.run_ocr()
+    assert result.rotation == 180 and result.text.startswith(page.text.split()[0])
+    assert "rotate" in studio.steps.value
+
+
 def test_run_ocr_error_is_shown(studio):
     studio.lang.value = "xyz"
     assert studio.run_ocr() is None
