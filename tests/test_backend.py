@@ -132,3 +132,19 @@ def test_reversed_regions_alike_on_both_backends(page):
         nd = color.reversed_regions(image)
     assert cpu is not None and nd is not None
     assert (cpu == nd).mean() > 0.99 and cpu[:180].mean() > 0.95
+
+
+def test_large_text_shrinks_alike_on_both_backends():
+    """A 600 dpi page: auto shrinks its text on either backend, to the same size."""
+    from bgocr_nb import synth
+    from bgocr_nb.filters import color
+
+    page = color.grayscale(synth.make_page("shadow", lang="chi_sim", seed=1, dpi=600,
+                                           width_px=4960, font_size_pt=12).image)
+    cpu = Pipeline("auto").run(page, device="cpu")
+    with host_ops(NDI):
+        nd = Pipeline("auto").run(page, device="cpu")
+    assert "downscale" in [s.name for s in cpu.steps if s.applied]
+    assert [str(s) for s in cpu.steps] == [str(s) for s in nd.steps]
+    assert cpu.scale == nd.scale < 0.6 and cpu.image.shape == nd.image.shape
+    assert np.abs(cpu.image.astype(int) - nd.image).mean() < 2.0

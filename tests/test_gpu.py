@@ -69,3 +69,14 @@ def test_batch_on_gpu(tmp_path):
                             out=tmp_path, progress=False)
     assert result.summary()["ok"] == 2
     assert all(r["device"] == "gpu:0" for r in result.records)
+
+
+def test_gpu_shrinks_large_text_as_the_cpu():
+    page = synth.make_page("shadow", lang="chi_sim", seed=1, dpi=600, width_px=4960,
+                           font_size_pt=12)
+    cpu = Pipeline("auto").run(page.image, device="cpu")
+    gpu = Pipeline("auto").run(page.image, device="gpu:0")
+    assert "downscale" in [s.name for s in gpu.steps if s.applied]
+    assert [s.name for s in cpu.steps if s.applied] == [s.name for s in gpu.steps if s.applied]
+    assert cpu.image.shape == gpu.image.shape
+    assert np.abs(cpu.image.astype(int) - gpu.image).mean() < 2.0
