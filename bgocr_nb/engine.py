@@ -105,10 +105,10 @@ class Engine:
         pre = preprocessed if preprocessed is not None else self.preprocess(page.image)
         # Tesseract gets the resolution it would read from the file itself
         dpi = round(page.dpi * pre.scale) if page.dpi else None
-        rotation, orient_s = 0, time.perf_counter()
+        rotation = 0
         if self.rotate_pages:
-            pre, rotation = self._upright(pre, dpi)
-        orient_s = time.perf_counter() - orient_s
+            pre, rotation = self._upright(page, pre, dpi)
+            dpi = round(page.dpi * pre.scale) if page.dpi else None
         for attempt in range(OCR_RETRIES + 1):
             t0 = time.perf_counter()
             try:
@@ -127,12 +127,16 @@ class Engine:
             page=page.index, device=pre.device.id, lang=self.lang, filters=self.pipeline.spec,
             steps=pre.steps, angle=pre.angle, rotation=rotation, files=found.files,
             timings={"load": load_seconds, "preprocess": pre.seconds,
-                     **({"orient": orient_s} if self.rotate_pages else {}), "ocr": ocr_s,
+                     **({"orient": pre.steps[0].seconds} if self.rotate_pages else {}),
+                     "ocr": ocr_s,
                      "total": load_seconds + time.perf_counter() - start})
 
-    def _upright(self, pre: Preprocessed, dpi: int | None) -> tuple[Preprocessed, int]:
-        """The preprocessed page turned upright as Tesseract's OSD sees it (where it is
-        confident enough), with a ``rotate`` step recorded, and the degrees turned."""
+    def _upright(self, page: Page, pre: Preprocessed, dpi: int | None
+                 ) -> tuple[Preprocessed, int]:
+        """Turn the page upright as Tesseract's OSD sees it on the preprocessed page
+        (where it is confident enough), and preprocess it again that way up, so skew
+        and text size are measured along upright lines. Returns the preprocessed
+        page, its first step a ``rotate`` record, and the degrees turned."""
         t0 = time.perf_counter()
         found = tesseract.orientation(pre.image, dpi=dpi, timeout=self.timeout)
         turn = found.turn if found.confidence >= self.rotate_confidence else 0
@@ -144,8 +148,10 @@ class Engine:
                                                    f" < {self.rotate_confidence:g}"))
         step = StepRecord("rotate", bool(turn), reason,
                           {"degrees": found.degrees} if turn else {}, time.perf_counter() - t0)
-        image = np.ascontiguousarray(np.rot90(pre.image, turn)) if turn else pre.image
-        return replace(pre, image=image, steps=[*pre.steps, step]), found.degrees if turn else 0
+        if turn:
+            again = self.preprocess(np.ascontiguousarray(np.rot90(page.image, turn)))
+            pre = replace(again, seconds=pre.seconds + again.seconds)
+        return replace(pre, steps=[step, *pre.steps]), found.degrees if turn else 0
 
     def pages(self, source: Source) -> Iterator[Page]:
         """The pages of one source, loaded with this engine's limits.
