@@ -28,7 +28,7 @@ ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--dpi",), dict(type=float, metavar="DPI", help="PDF rendering resolution (default 300)")),
     (("--rotate-pages",), dict(action="store_true",
                                help="turn sideways and upside-down pages upright first "
-                                    "(Tesseract's orientation detection, ~0.2 s a page)")),
+                                    "(Tesseract's orientation detection, ~0.25 s a page)")),
     (("--max-pixels",), dict(type=int, metavar="N",
                              help="largest page accepted, in pixels (decompression-bomb guard)")),
     (("--save-preprocessed",), dict(metavar="DIR", help="write each preprocessed page here")),

@@ -49,9 +49,9 @@ from .results import LOW_CONFIDENCE, failure_record
 RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.csv"
 TEXT_DIR = "text"
-SUMMARY_FIELDS = ["source", "page", "mean_confidence", "needs_review", "word_count", "angle", "rotation",
-                  "device", "filters", "steps", "load_s", "preprocess_s", "ocr_s", "error",
-                  "text_file"]
+SUMMARY_FIELDS = ["source", "page", "mean_confidence", "needs_review", "word_count", "angle",
+                  "rotation", "device", "filters", "steps", "load_s", "preprocess_s", "ocr_s",
+                  "error", "text_file"]
 
 
 class Progress(Protocol):

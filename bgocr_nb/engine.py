@@ -52,7 +52,7 @@ class Engine:
     rotate_pages : bool
         Turn each page upright first, by a quarter, half or three-quarter turn, as
         Tesseract's orientation detection (OSD) finds it; for scans fed in sideways
-        or upside down. About 0.2 s a page more; needs Tesseract's ``osd`` data.
+        or upside down. About 0.25 s a page more; needs Tesseract's ``osd`` data.
     rotate_confidence : float
         The OSD confidence a turn needs.
 
@@ -142,9 +142,11 @@ class Engine:
         turn = found.turn if found.confidence >= self.rotate_confidence else 0
         if not found.confidence:
             reason = "orientation unknown: too little text"
+        elif not found.turn:
+            reason = f"upright (Tesseract OSD, confidence {found.confidence:.1f})"
         else:
             reason = (f"Tesseract OSD: turned {found.degrees} deg, confidence "
-                      f"{found.confidence:.1f}" + ("" if turn or not found.turn else
+                      f"{found.confidence:.1f}" + ("" if turn else
                                                    f" < {self.rotate_confidence:g}"))
         step = StepRecord("rotate", bool(turn), reason,
                           {"degrees": found.degrees} if turn else {}, time.perf_counter() - t0)

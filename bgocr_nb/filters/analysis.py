@@ -66,12 +66,19 @@ def line_height(image: Any) -> float | None:
     when fewer than two lines are found.
     """
     ink, factor = _ink(image)
-    profile = ink.sum(axis=1)
+    height = profile_lines(ink.sum(axis=1))
+    return None if height is None else height * factor
+
+
+def profile_lines(profile: np.ndarray) -> float | None:
+    """Median length of the runs of a projection profile that hold ink (over 2 % of
+    its peak): the height of text lines, for a profile taken across them. None for
+    fewer than two runs of two or more."""
     rows = profile > max(1.0, 0.02 * float(profile.max(initial=0)))
     edges = np.diff(np.r_[0, rows.astype(np.int8), 0])
-    starts, stops = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
-    heights = (stops - starts)[(stops - starts) >= 2]
-    return float(np.median(heights)) * factor if heights.size >= 2 else None
+    heights = np.nonzero(edges == -1)[0] - np.nonzero(edges == 1)[0]
+    heights = heights[heights >= 2]
+    return float(np.median(heights)) if heights.size >= 2 else None
 
 
 def faint_marks(image: Any) -> float:

@@ -73,17 +73,13 @@ def _extent(ink: np.ndarray, factor: int, shape: tuple[int, int]) -> Box | None:
 
 
 def _line_height(ys: np.ndarray, xs: np.ndarray, angle: float) -> float | None:
-    """Median height of the text lines of host ink points (ys, xs), across the lines
-    at ``angle``: the runs of the projection that hold ink, as in
-    :func:`~bgocr_nb.filters.analysis.line_height`. None for fewer than two lines."""
+    """Median height of the text lines of host ink points (ys, xs), from their
+    projection across the lines at ``angle``."""
+    from .analysis import profile_lines
+
     rad = math.radians(angle)
     proj = np.floor(ys * math.cos(rad) + xs * math.sin(rad)).astype(np.int64)
-    profile = np.bincount(proj - proj.min())
-    rows = profile > max(1.0, 0.02 * float(profile.max()))
-    edges = np.diff(np.r_[0, rows.astype(np.int8), 0])
-    heights = np.nonzero(edges == -1)[0] - np.nonzero(edges == 1)[0]
-    heights = heights[heights >= 2]
-    return float(np.median(heights)) if heights.size >= 2 else None
+    return profile_lines(np.bincount(proj - proj.min()))
 
 
 def estimate_angle(image: Any, *, max_angle: float = 16.0) -> float:
