@@ -19,6 +19,7 @@ page down on small machines, and parallel pages scale better (as OCRmyPDF does).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -30,6 +31,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -364,6 +366,26 @@ def whole_confidences(words: list[Word]) -> list[int]:
     return [int(w.confidence) for w in words]
 
 
+@contextlib.contextmanager
+def _program_errors(timeout: float) -> Iterator[None]:
+    """Run the ``tesseract`` program through pytesseract, its errors made ours."""
+    import pytesseract
+
+    # pytesseract starts Tesseract with os.environ itself: set it once (never unset
+    # it, which would race with other threads' runs); users may override it
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    try:
+        yield
+    except pytesseract.TesseractNotFoundError:
+        version.cache_clear()
+        raise MissingDependencyError(f"The `tesseract` program was not found. "
+                                     f"{INSTALL_HINT}") from None
+    except pytesseract.TesseractError as exc:  # a RuntimeError too: caught first
+        raise OcrError(f"Tesseract failed (status {exc.status}): {exc.message}") from exc
+    except RuntimeError as exc:  # pytesseract's timeout
+        raise OcrError(f"Tesseract did not finish within {timeout} s.") from exc
+
+
 def _recognize_cli(image, *, lang, psm, variables, dpi, timeout, renderers,
                    words) -> Recognition:
     """One run of the ``tesseract`` program writing text, TSV and the renderers."""
@@ -378,20 +400,9 @@ def _recognize_cli(image, *, lang, psm, variables, dpi, timeout, renderers,
     with tempfile.TemporaryDirectory(prefix="bgocr-") as tmp:
         src = _write_bmp(image, tmp)
         base = Path(tmp) / "out"
-        try:
-            # pytesseract starts Tesseract with os.environ itself: set it once (never
-            # unset it, which would race with other threads' runs); users may override
-            os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        with _program_errors(timeout):
             pytesseract.pytesseract.run_tesseract(str(src), str(base), "txt", lang,
                                                   config=" ".join(config), timeout=timeout)
-        except pytesseract.TesseractNotFoundError:
-            version.cache_clear()
-            raise MissingDependencyError(f"The `tesseract` program was not found. "
-                                         f"{INSTALL_HINT}") from None
-        except pytesseract.TesseractError as exc:  # a RuntimeError too: caught first
-            raise OcrError(f"Tesseract failed (status {exc.status}): {exc.message}") from exc
-        except RuntimeError as exc:  # pytesseract's timeout
-            raise OcrError(f"Tesseract did not finish within {timeout} s.") from exc
         text, files = _read_outputs(base, renderers)
         found = _parse_tsv(base.with_suffix(".tsv").read_text(encoding="utf-8"))
     return Recognition(text.strip("\f\n "), found if words else None, whole_confidences(found),
@@ -524,18 +535,12 @@ def orientation(image: np.ndarray, *, dpi: int | None = None, timeout: float = 0
     with tempfile.TemporaryDirectory(prefix="bgocr-") as tmp:
         src = _write_bmp(image, tmp)
         try:
-            os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-            out = pytesseract.image_to_osd(str(src), config=config, timeout=timeout)
-        except pytesseract.TesseractNotFoundError:
-            version.cache_clear()
-            raise MissingDependencyError(f"The `tesseract` program was not found. "
-                                         f"{INSTALL_HINT}") from None
-        except pytesseract.TesseractError as exc:  # a RuntimeError too: caught first
-            if "Too few characters" in exc.message:
+            with _program_errors(timeout):
+                out = pytesseract.image_to_osd(str(src), config=config, timeout=timeout)
+        except OcrError as exc:
+            if "Too few characters" in str(exc):
                 return Orientation(0, 0.0)
-            raise OcrError(f"Tesseract failed (status {exc.status}): {exc.message}") from exc
-        except RuntimeError as exc:  # pytesseract's timeout
-            raise OcrError(f"Tesseract did not finish within {timeout} s.") from exc
+            raise
     fields = dict(re.findall(r"^([A-Za-z ]+):\s*(.+)$", out, flags=re.M))
     return Orientation(int(fields["Orientation in degrees"]) // 90 % 4,
                        float(fields["Orientation confidence"]), fields.get("Script"),
