@@ -313,6 +313,18 @@ def test_upscale_and_text_height(page):
     assert float(np.abs(small - page).mean()) < 6  # the same page back, edges a little soft
 
 
+def test_profile_lines_weighs_runs_by_their_ink():
+    from bgocr_nb.filters.analysis import profile_lines
+
+    profile = np.zeros(300)
+    for top in range(10, 290, 40):
+        profile[top:top + 12] = 500.0       # lines 12 rows high
+        profile[top + 20:top + 22] = 30.0   # a speck of noise between each two
+    assert profile_lines(profile) == 12     # the median run would be 2
+    assert profile_lines(profile[:30], min_runs=2) is None
+    assert profile_lines(profile[:30], min_runs=1) == 12
+
+
 def test_measure_sees_uneven_background(page, shaded_page):
     assert measure(page.astype(np.float32)).unevenness < 0.05
     assert measure(shaded_page.astype(np.float32)).unevenness > 0.3

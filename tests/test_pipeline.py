@@ -152,3 +152,14 @@ def test_auto_does_not_enlarge_a_sideways_page():
     pre = Pipeline("auto").run(cpu_ops().rotate(sideways, 2.5), device="cpu")
     (step,) = [s for s in pre.steps if s.name == "upscale"]
     assert not step.applied and "no text lines" in step.reason and pre.scale == 1.0
+    # nor tilt it by the few degrees its column profile suggests: no lines run that way
+    (step,) = [s for s in pre.steps if s.name == "deskew"]
+    assert not step.applied and "sideways" in step.reason and pre.angle == 0.0
+
+
+def test_auto_straightens_a_noisy_shadowed_page():
+    """Specks of noise between the lines make short runs of inked rows; the line height
+    is that of the runs holding the ink, so the lines are seen and the page deskewed."""
+    page = synth.make_page("shadow+noise+skew", seed=1)
+    pre = Pipeline("auto").run(page.image, device="cpu")
+    assert abs(page.angle) > 10 and pre.angle == pytest.approx(page.angle, abs=0.2)

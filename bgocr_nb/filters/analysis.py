@@ -70,15 +70,23 @@ def line_height(image: Any) -> float | None:
     return None if height is None else height * factor
 
 
-def profile_lines(profile: np.ndarray) -> float | None:
-    """Median length of the runs of a projection profile that hold ink (over 2 % of
-    its peak): the height of text lines, for a profile taken across them. None for
-    fewer than two runs of two or more."""
+def profile_lines(profile: np.ndarray, min_runs: int = 2) -> float | None:
+    """The height of text lines from a projection profile taken across them: the
+    length of the run of inked rows (over 2 % of the peak) that holds the median
+    ink, so specks of noise between the lines, runs with little ink, do not count.
+    None for fewer than ``min_runs`` runs of two rows or more."""
     rows = profile > max(1.0, 0.02 * float(profile.max(initial=0)))
     edges = np.diff(np.r_[0, rows.astype(np.int8), 0])
-    heights = np.nonzero(edges == -1)[0] - np.nonzero(edges == 1)[0]
-    heights = heights[heights >= 2]
-    return float(np.median(heights)) if heights.size >= 2 else None
+    starts, stops = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    runs = (stops - starts) >= 2
+    if runs.sum() < max(min_runs, 1):
+        return None
+    heights = (stops - starts)[runs]
+    total = np.r_[0.0, np.cumsum(profile, dtype=np.float64)]
+    ink = (total[stops] - total[starts])[runs]  # each run's ink
+    order = np.argsort(heights)
+    cumulative = np.cumsum(ink[order])
+    return float(heights[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 
 def faint_marks(image: Any) -> float:

@@ -111,7 +111,11 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
     angle, lines = 0.0, None
     if deskew:  # the skew, and the height of the lines across them (used below)
         angle, extent, lines = _deskew.measure(image)
-        if abs(angle) >= MIN_SKEW:
+        if abs(angle) >= MIN_SKEW and not lines:
+            note("deskew", False, f"skew {angle:+.2f} deg, but no text lines run that way "
+                 "(a page turned sideways?)", angle=angle)
+            angle = 0.0
+        elif abs(angle) >= MIN_SKEW:
             fill = 255.0 if normalised else stats.paper_brightness
             image = _deskew.rotate(image, -angle, fill=min(fill, 255.0), keep=extent)
             note("deskew", True, f"skew {angle:+.2f} deg", angle=angle)
@@ -137,8 +141,8 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
     # Text size: Tesseract reads lines of about 20 to 60 pixels best (capitals near 30 px).
     if (upscale or downscale) and not deskew:
         lines = line_height(image)
-    if lines and stats.text_height and lines < SKEWED_GLYPHS * stats.text_height:
-        lines = None  # runs shorter than the glyphs are no text lines: sideways text, a table
+        if lines and stats.text_height and lines < SKEWED_GLYPHS * stats.text_height:
+            lines = None  # runs shorter than the glyphs are no text lines: sideways text
     measured = f"lines {lines:.0f} px high" if lines else "no text lines measured"
     scale = 1.0
     if upscale and lines and lines < SMALL_LINES:

@@ -19,12 +19,16 @@ from ._checks import check_image, check_number
 
 _MAX_POINTS = 40_000  # ink pixels scored; more add time, not precision
 MARGIN = 0.02         # of the page's longer side: room kept around the ink when rotating
+# Text lines are 0.8 to 8 glyphs high (0.8: a glyph measured on a tilted page is taller
+# than upright; skewed test pages: 1.1-1.8)
+SHORT_LINES, TALL_LINES = 0.8, 8.0
 
 Box = tuple[float, float, float, float]  # top, left, bottom, right (pixels)
 
 
-def _text_points(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column of every pixel of a host ink mask that belongs to text.
+def _text_points(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Row and column of every pixel of a host ink mask that belongs to text, and the
+    glyphs' median height (None when too few are found).
 
     Blobs much taller than the glyphs are left out (scanner bands, vertical rules,
     pictures): a dark band would otherwise outweigh the text and pull the estimate
@@ -40,7 +44,7 @@ def _text_points(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         keep = stats[:, cv2.CC_STAT_HEIGHT] <= 4 * height
         if not keep.all():
             ink = np.r_[False, keep][labels]
-    return np.nonzero(ink)
+    return (*np.nonzero(ink), height)
 
 
 def _scores(ys: Any, xs: Any, angles: np.ndarray, ops: Any) -> np.ndarray:
@@ -72,14 +76,20 @@ def _extent(ink: np.ndarray, factor: int, shape: tuple[int, int]) -> Box | None:
             min(shape[1] - 1.0, (cols[-1] + 1) * factor + pad))
 
 
-def _line_height(ys: np.ndarray, xs: np.ndarray, angle: float) -> float | None:
+def _line_height(ys: np.ndarray, xs: np.ndarray, angle: float,
+                 glyphs: float | None) -> float | None:
     """Median height of the text lines of host ink points (ys, xs), from their
-    projection across the lines at ``angle``."""
+    projection across the lines at ``angle`` (one line is enough). None where the
+    inked runs cannot be lines of text of ``glyphs``' height: shorter than the
+    glyphs, or many glyphs tall (rows that cross a page turned sideways)."""
     from .analysis import profile_lines
 
     rad = math.radians(angle)
     proj = np.floor(ys * math.cos(rad) + xs * math.sin(rad)).astype(np.int64)
-    return profile_lines(np.bincount(proj - proj.min()))
+    lines = profile_lines(np.bincount(proj - proj.min()), min_runs=1)
+    if lines and glyphs and not SHORT_LINES * glyphs <= lines <= TALL_LINES * glyphs:
+        return None
+    return lines
 
 
 def estimate_angle(image: Any, *, max_angle: float = 16.0) -> float:
@@ -109,7 +119,9 @@ def measure(image: Any, *, max_angle: float = 16.0
         :func:`rotate`'s ``keep``; None without ink.
     line_height : float or None
         Median height in pixels of the text lines, measured across them at
-        ``angle`` (the lines of the straightened page); None for fewer than two.
+        ``angle`` (the lines of the straightened page); None without ink, or
+        where the runs across ``angle`` are no lines of text (a page turned
+        sideways has none that way, and its ``angle`` means nothing).
     """
     from .analysis import ink_mask
 
@@ -120,7 +132,7 @@ def measure(image: Any, *, max_angle: float = 16.0
     factor = max(1, math.ceil(max(image.shape) / 1600))
     ink = ops.to_host(ink_mask(ops.downscale(image, factor)))
     extent = _extent(ink, factor, image.shape)
-    points = _text_points(ink)
+    *points, glyph_height = _text_points(ink)
     ys, xs = points
     if ys.size < 50:
         return 0.0, extent, None
@@ -142,7 +154,7 @@ def measure(image: Any, *, max_angle: float = 16.0
         denom = a - 2 * b + c
         if denom < 0:
             angle += 0.05 * 0.5 * (a - c) / denom
-    lines = _line_height(*points, angle)  # all the text points, not the sample
+    lines = _line_height(*points, angle, glyph_height)  # all the points, not the sample
     return float(round(angle, 3)), extent, None if lines is None else lines * factor
 
 
