@@ -323,6 +323,9 @@ def test_profile_lines_weighs_runs_by_their_ink():
     assert profile_lines(profile) == 12     # the median run would be 2
     assert profile_lines(profile[:30], min_runs=2) is None
     assert profile_lines(profile[:30], min_runs=1) == 12
+    picture = profile.copy()
+    picture[0:200] = 2000.0                 # rows crossing a tall picture: one long run
+    assert profile_lines(picture) > 100 and profile_lines(picture, longest=60) == 12
 
 
 def test_measure_sees_uneven_background(page, shaded_page):

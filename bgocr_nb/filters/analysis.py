@@ -70,15 +70,17 @@ def line_height(image: Any) -> float | None:
     return None if height is None else height * factor
 
 
-def profile_lines(profile: np.ndarray, min_runs: int = 2) -> float | None:
+def profile_lines(profile: np.ndarray, min_runs: int = 2,
+                  longest: float | None = None) -> float | None:
     """The height of text lines from a projection profile taken across them: the
     length of the run of inked rows (over 2 % of the peak) that holds the median
     ink, so specks of noise between the lines, runs with little ink, do not count.
-    None for fewer than ``min_runs`` runs of two rows or more."""
+    Runs longer than ``longest`` are no lines (a picture, with the lines beside it)
+    and are left out. None for fewer than ``min_runs`` runs of two rows or more."""
     rows = profile > max(1.0, 0.02 * float(profile.max(initial=0)))
     edges = np.diff(np.r_[0, rows.astype(np.int8), 0])
     starts, stops = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
-    runs = (stops - starts) >= 2
+    runs = ((stops - starts) >= 2) & ((stops - starts) <= (longest or np.inf))
     if runs.sum() < max(min_runs, 1):
         return None
     heights = (stops - starts)[runs]

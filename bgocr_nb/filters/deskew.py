@@ -79,17 +79,16 @@ def _extent(ink: np.ndarray, factor: int, shape: tuple[int, int]) -> Box | None:
 def _line_height(ys: np.ndarray, xs: np.ndarray, angle: float,
                  glyphs: float | None) -> float | None:
     """Median height of the text lines of host ink points (ys, xs), from their
-    projection across the lines at ``angle`` (one line is enough). None where the
-    inked runs cannot be lines of text of ``glyphs``' height: shorter than the
-    glyphs, or many glyphs tall (rows that cross a page turned sideways)."""
+    projection across the lines at ``angle`` (one line is enough). Runs many
+    ``glyphs`` tall are no lines (a picture; rows that cross a page turned
+    sideways); None where the runs left are shorter than the glyphs, or none are left."""
     from .analysis import profile_lines
 
     rad = math.radians(angle)
     proj = np.floor(ys * math.cos(rad) + xs * math.sin(rad)).astype(np.int64)
-    lines = profile_lines(np.bincount(proj - proj.min()), min_runs=1)
-    if lines and glyphs and not SHORT_LINES * glyphs <= lines <= TALL_LINES * glyphs:
-        return None
-    return lines
+    lines = profile_lines(np.bincount(proj - proj.min()), min_runs=1,
+                          longest=TALL_LINES * glyphs if glyphs else None)
+    return None if lines and glyphs and lines < SHORT_LINES * glyphs else lines
 
 
 def estimate_angle(image: Any, *, max_angle: float = 16.0) -> float:
