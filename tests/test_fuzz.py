@@ -78,3 +78,13 @@ def test_random_arrays_through_auto(h, w, tall, dtype, seed):
     arr = (rng.random(shape) * (255 if dtype != "float32" else 1)).astype(dtype)
     out = Pipeline("auto").run(next(load_pages(arr)).image, device="cpu")
     assert out.image.dtype == np.uint8 and out.image.ndim == 2
+
+
+def test_a_tall_noise_strip_shrinks_at_most_tenfold():
+    """Found by the test above in CI: a tall strip of noise is one 'line' over 1800 px
+    high, which asked the downscale filter for a factor under its 0.1 limit."""
+    strip = (np.random.default_rng(41).random((2386, 32)) * 255).astype(np.uint8)
+    out = Pipeline("auto").run(strip, device="cpu")
+    (step,) = [s for s in out.steps if s.name == "downscale"]
+    assert out.scale >= 0.1 and out.image.dtype == np.uint8
+    assert not step.applied or step.params["factor"] >= 0.1

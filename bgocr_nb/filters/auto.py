@@ -152,7 +152,7 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
     elif upscale:
         note("upscale", False, measured)
     if downscale and lines and lines > LARGE_LINES:
-        scale = round(TARGET_LARGE / lines, 2)
+        scale = round(max(0.1, TARGET_LARGE / lines), 2)  # the filter shrinks 10x at most
         image = geometry.downscale(image, factor=scale)
         note("downscale", True, f"large text: {measured}", factor=scale)
     elif downscale:
