@@ -78,8 +78,9 @@ def _extent(ink: np.ndarray, factor: int, shape: tuple[int, int]) -> Box | None:
 
 def _line_height(ys: np.ndarray, xs: np.ndarray, angle: float,
                  glyphs: float | None) -> float | None:
-    """Median height of the text lines of host ink points (ys, xs), from their
-    projection across the lines at ``angle`` (one line is enough). Runs many
+    """Height of the text lines of host ink points (ys, xs), from their projection
+    across the lines at ``angle`` (see :func:`~bgocr_nb.filters.analysis.profile_lines`;
+    one line is enough). Runs many
     ``glyphs`` tall are no lines (a picture; rows that cross a page turned
     sideways); None where the runs left are shorter than the glyphs, or none are left."""
     from .analysis import profile_lines
