@@ -103,12 +103,10 @@ class Engine:
         """
         start = time.perf_counter()
         pre = preprocessed if preprocessed is not None else self.preprocess(page.image)
-        # Tesseract gets the resolution it would read from the file itself
-        dpi = round(page.dpi * pre.scale) if page.dpi else None
         rotation = 0
         if self.rotate_pages:
-            pre, rotation = self._upright(page, pre, dpi)
-            dpi = round(page.dpi * pre.scale) if page.dpi else None
+            pre, rotation = self._upright(page, pre)
+        dpi = _resolution(page, pre)
         for attempt in range(OCR_RETRIES + 1):
             t0 = time.perf_counter()
             try:
@@ -131,14 +129,14 @@ class Engine:
                      "ocr": ocr_s,
                      "total": load_seconds + time.perf_counter() - start})
 
-    def _upright(self, page: Page, pre: Preprocessed, dpi: int | None
-                 ) -> tuple[Preprocessed, int]:
+    def _upright(self, page: Page, pre: Preprocessed) -> tuple[Preprocessed, int]:
         """Turn the page upright as Tesseract's OSD sees it on the preprocessed page
         (where it is confident enough), and preprocess it again that way up, so skew
         and text size are measured along upright lines. Returns the preprocessed
         page, its first step a ``rotate`` record, and the degrees turned."""
         t0 = time.perf_counter()
-        found = tesseract.orientation(pre.image, dpi=dpi, timeout=self.timeout)
+        found = tesseract.orientation(pre.image, dpi=_resolution(page, pre),
+                                      timeout=self.timeout)
         turn = found.turn if found.confidence >= self.rotate_confidence else 0
         if not found.confidence:
             reason = "orientation unknown: too little text"
@@ -197,6 +195,11 @@ class Engine:
             raise only.exception
         return results
 
+
+
+def _resolution(page: Page, pre: Preprocessed) -> int | None:
+    """The resolution Tesseract would read from the page's file, as preprocessed."""
+    return round(page.dpi * pre.scale) if page.dpi else None
 
 
 def timed(items: Iterator[Any]) -> Iterator[tuple[Any, float]]:

@@ -37,9 +37,6 @@ SMALL_LINES = 15.0      # text line height (about the em) in pixels below which 
 TARGET_LINES = 21.0     # line height small text is enlarged to
 LARGE_LINES = 60.0      # line height above which Tesseract misreads (capitals 40+ px)
 TARGET_LARGE = 42.0     # line height large text is shrunk to (capitals about 30 px)
-# Lines are at least as tall as their glyphs; glyphs measured before deskew can be
-# up to a quarter taller than upright ones (at 15 degrees), hence the margin.
-SKEWED_GLYPHS = 0.8     # a line is at least this share of the glyphs' height
 
 
 def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: bool = True,
@@ -141,7 +138,7 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
     # Text size: Tesseract reads lines of about 20 to 60 pixels best (capitals near 30 px).
     if (upscale or downscale) and not deskew:
         lines = line_height(image)
-        if lines and stats.text_height and lines < SKEWED_GLYPHS * stats.text_height:
+        if lines and stats.text_height and lines < _deskew.SHORT_LINES * stats.text_height:
             lines = None  # runs shorter than the glyphs are no text lines: sideways text
     measured = f"lines {lines:.0f} px high" if lines else "no text lines measured"
     scale = 1.0

@@ -118,7 +118,7 @@ def measure(image: Any, *, max_angle: float = 16.0
         ``(top, left, bottom, right)`` around all the ink, with a margin, for
         :func:`rotate`'s ``keep``; None without ink.
     line_height : float or None
-        Median height in pixels of the text lines, measured across them at
+        Height in pixels of the text lines (weighted by their ink), measured across them at
         ``angle`` (the lines of the straightened page); None without ink, or
         where the runs across ``angle`` are no lines of text (a page turned
         sideways has none that way, and its ``angle`` means nothing).
