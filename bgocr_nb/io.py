@@ -144,6 +144,17 @@ def _declared_dpi(img: Any) -> float | None:
     return round(x) if 100 <= x <= 2400 else None
 
 
+def _upright(img: Any) -> Any:
+    """The frame the way image viewers show it. Cameras and phones store a photo as
+    the sensor saw it and record the turn in its EXIF Orientation tag: a page
+    photographed with the phone held upright is stored sideways."""
+    from PIL import ExifTags, ImageOps
+
+    if img.getexif().get(ExifTags.Base.Orientation, 1) in (1, None):
+        return img  # no copy
+    return ImageOps.exif_transpose(img)
+
+
 def _pages_from_image_bytes(data: bytes, name: str, max_pixels: int) -> Iterator[Page]:
     from PIL import Image, UnidentifiedImageError
 
@@ -171,7 +182,7 @@ def _pages_from_image_bytes(data: bytes, name: str, max_pixels: int) -> Iterator
                     if w * h > max_pixels:
                         raise InputError(_bomb(name, f"{w}x{h} pixels", max_pixels))
                     img.load()
-                    page = _from_pil(img, name, index)
+                    page = _from_pil(_upright(img), name, index)
                     page.dpi = _declared_dpi(img)
                     if page.image.size == 0:
                         raise InputError(f"{name}: page {index + 1} has no pixels.")
@@ -243,6 +254,8 @@ def load_pages(source: Source, *, dpi: float = 300, max_pixels: int = MAX_PIXELS
     source : path, URL, bytes, numpy.ndarray or PIL.Image.Image
         Files: PNG, JPEG, TIFF (all frames), BMP, WebP, PDF. URLs: http(s), and
         s3://, gs://, az:// through fsspec when its backends are installed.
+        Image files are turned as their EXIF Orientation says (as viewers show
+        them); arrays and PIL images are taken as they are.
     dpi : float
         Resolution at which PDF pages are rendered.
     max_pixels : int

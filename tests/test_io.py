@@ -25,6 +25,24 @@ def test_image_formats(tmp_path, page, suffix):
     assert np.abs(gray - page).mean() < 3
 
 
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
+@pytest.mark.parametrize("orientation, quarter_turns", [(6, 1), (3, 2), (8, 3)])
+def test_photos_load_the_way_viewers_show_them(tmp_path, suffix, orientation, quarter_turns):
+    # a phone stores the sensor's pixels and records the turn in the EXIF
+    # Orientation tag; every viewer applies it, and so must we
+    upright = np.full((60, 100), 230, np.uint8)
+    upright[5:20, 5:40] = 20  # a dark block at the top left
+    stored = np.ascontiguousarray(np.rot90(upright, quarter_turns))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"photo{suffix}"
+    Image.fromarray(stored).save(path, exif=exif, **({"quality": 95} if suffix == ".jpg" else {}))
+    img = load_image(path)
+    gray = img if img.ndim == 2 else img.mean(axis=2)
+    assert gray.shape == upright.shape
+    assert np.abs(gray.astype(float) - upright).mean() < 3
+
+
 def test_multipage_tiff_and_pdf(tmp_path, page):
     frames = [Image.fromarray(page), Image.fromarray(255 - page)]
     frames[0].save(tmp_path / "two.tif", save_all=True, append_images=frames[1:])
