@@ -14,17 +14,26 @@ from .binarize import histogram, ink_threshold, otsu_levels
 from .denoise import noise_sigma
 
 
+ANALYSIS_SIDE = 2000  # pixels: most measurements run on a copy at most this large
+
+
+def shrink(image: Any, side: int = ANALYSIS_SIDE) -> tuple[Any, int]:
+    """A copy of ``image`` at most ``side`` pixels across (block means; the image
+    itself when it is that small already), and the factor it was shrunk by."""
+    factor = max(1, math.ceil(max(image.shape) / side))
+    return ops_for(image).downscale(image, factor), factor
+
+
 def ink_mask(image: Any) -> Any:
     """Boolean ink of a dark-on-light page, robust to uneven background."""
     flat = background.remove(image)
     return flat < ink_threshold(flat)
 
 
-def _ink(image: Any, max_side: int = 2000) -> tuple[np.ndarray, int]:
-    """Host boolean ink mask of a copy at most ``max_side`` pixels, and its shrink factor."""
-    ops = ops_for(image)
-    factor = max(1, math.ceil(max(image.shape) / max_side))
-    return ops.to_host(ink_mask(ops.downscale(image, factor))), factor
+def _ink(image: Any) -> tuple[np.ndarray, int]:
+    """Host boolean ink mask of a copy at most ``ANALYSIS_SIDE`` pixels, and its shrink factor."""
+    small, factor = shrink(image)
+    return ops_for(image).to_host(ink_mask(small)), factor
 
 
 def glyphs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
@@ -100,8 +109,7 @@ def faint_marks(image: Any) -> float:
     """
     ops = ops_for(image)
     xp = ops.xp
-    factor = max(1, math.ceil(max(image.shape) / 2000))
-    small = ops.downscale(image, factor)
+    small, _ = shrink(image)
     t, ink, paper = otsu_levels(histogram(small))
     if ink is None or paper is None:
         return 0.0
@@ -124,13 +132,12 @@ class PageStats:
 
 def measure(image: Any) -> PageStats:
     """Measure noise, background unevenness and text size of a dark-on-light gray page."""
-    ops = ops_for(image)
-    xp = ops.xp
-    height = text_height(image)
+    xp = ops_for(image).xp
+    small, factor = shrink(image)  # one copy for the text and the paper
+    height = text_height(small)
+    height = None if height is None else height * factor
     radius = max(8.0, 2.0 * height) if height else None  # wider than any glyph
-    factor = max(1, math.ceil(max(image.shape) / 1200))
-    field = background.estimate(ops.downscale(image, factor),
-                                radius=None if radius is None else radius / factor)
+    field = background.paper_field(small, None if radius is None else radius / factor)
     lo, hi = (float(v) for v in xp.percentile(field, xp.asarray([2.0, 98.0])))
     return PageStats(noise_sigma=noise_sigma(image), unevenness=(hi - lo) / max(hi, 1.0),
                      paper_brightness=hi, text_height=height, radius=radius)

@@ -24,6 +24,12 @@ def default_radius(shape: tuple[int, ...]) -> int:
     return max(8, round(min(shape[:2]) / 50))
 
 
+def paper_field(image: Any, radius: float | None = None) -> Any:
+    """The paper field of :func:`estimate` on the shrunken copy it is estimated on
+    (cheap to summarise: its levels are those of the full-size field)."""
+    return _paper_field(image, radius)[0]
+
+
 def _paper_field(image: Any, radius: float | None) -> tuple[Any, int, int]:
     """The paper field on a shrunken copy, with the shrink factor and window size."""
     check_image(image)

@@ -51,11 +51,11 @@ DARK = 110.0  # a dominant level below this is a dark ground
 
 
 def paper_level(image: Any) -> float:
-    """The page's dominant brightness: the median of a coarse copy of it."""
+    """The page's dominant brightness: the median of a regular sample of its pixels
+    (a grid about 512 points across)."""
     check_image(image)
-    ops = ops_for(image)
-    factor = max(1, max(image.shape) // 512)
-    return float(ops.xp.median(ops.downscale(image, factor)))
+    step = max(1, max(image.shape) // 512)
+    return float(ops_for(image).xp.median(image[::step, ::step]))
 
 
 def light_text(image: Any, *, window: int = 9) -> bool:

@@ -1,12 +1,14 @@
-"""Contrast enhancement for faint text."""
+"""Contrast enhancement for faint text: one stretch for the page, or one for each
+place where the ink fades across it."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..backend import ops_for
-from ._checks import check_number
-from .binarize import hist_percentile, histogram, otsu_from_histogram
+from ._checks import check_image, check_number
+from .binarize import hist_percentile, histogram, otsu_from_histogram, otsu_levels
 
 
 def _points(hist: Any, black: float, white: float) -> tuple[float, float, float]:
@@ -77,3 +79,106 @@ def enhance(image: Any, *, black: float = 1.0, white: float = 0.8,
     out = ops.stretch(image, low, high, out=out)
     xp.copyto(out, harder, where=far)
     return out
+
+
+DENSE_INK = 0.5  # ink covering more of a neighbourhood is a dark ground (a bar), not text
+FADED_LOW, FADED_HIGH = 0.25, 0.5  # local ink contrast (of the page's) not stretched / fully
+
+
+def _text_ink(image: Any, radius: float | None) -> tuple[Any, Any, float, int]:
+    """:func:`ink_field` on blocks of ``factor`` pixels: ``(field, text, paper,
+    factor)``, ``text`` the share of each block that is text."""
+    from .background import default_radius
+
+    ops = ops_for(image)
+    xp = ops.xp
+    radius = default_radius(image.shape) if radius is None else radius
+    factor = max(1, min(int(radius // 6), min(image.shape) // 2))
+    threshold, _, paper = otsu_levels(histogram(image))
+    paper = 255.0 if paper is None else paper
+    ink = ops.downscale((image < threshold).astype(xp.float32), factor)  # share of each block
+    darkest = image
+    if factor > 1:  # block minima: thin strokes keep their darkness
+        first = factor // 2
+        darkest = ops.minimum(image, factor)[first::factor, first::factor][:ink.shape[0],
+                                                                          :ink.shape[1]]
+    window = round(radius / factor) | 1
+    dense = ops.box_mean(ink, window) > DENSE_INK
+    text = ink * (ops.maximum(dense.astype(xp.float32), window) == 0)  # and their rims
+    source = xp.where(text > 0, darkest, xp.float32(paper))
+    size = 2 * math.ceil(radius / factor) + 1
+    return ops.gaussian(ops.minimum(source, size), size / 4.0), text, paper, factor
+
+
+def ink_field(image: Any, radius: float | None = None) -> tuple[Any, float]:
+    """How dark the ink is around each pixel of a dark-on-light page.
+
+    The darkest text ink within ``radius`` (a minimum filter over the text
+    pixels, smoothed), computed on a copy shrunk by block minima so that thin
+    strokes keep their darkness. Dark grounds, where ink covers more than
+    ``DENSE_INK`` of a neighbourhood (a heading bar, a picture), are left out
+    with their rims: they are no faded text. Returns the field (full size; the
+    paper level where there is no text nearby) and the page's paper level.
+    """
+    field, _, paper, factor = _text_ink(image, radius)
+    return (ops_for(image).resize(field, image.shape) if factor > 1 else field), paper
+
+
+def unfade(image: Any, *, radius: float | None = None) -> Any:
+    """Even out ink that fades across the page: toner running low, a worn ribbon,
+    a carbon copy.
+
+    Each place's darkest ink (:func:`ink_field`) maps to black and the paper to
+    white. Where the ink is barely darker than the paper (under a quarter of the
+    page's ink-to-paper contrast: blank paper, specks) nothing is stretched, so
+    paper noise is not blown up; full stretching sets in at half of it.
+
+    Parameters
+    ----------
+    radius : float, optional
+        Reach in pixels of each place's ink (about twice the text height; default
+        :func:`~bgocr_nb.filters.background.default_radius`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> page = np.full((60, 200), 250, np.float32)
+    >>> page[20:30, 10:90:4] = 20    # dark strokes on the left
+    >>> page[20:30, 110:190:4] = 120  # faded ones on the right
+    >>> out = unfade(page, radius=12)
+    >>> float(out[25, 50]), float(out[25, 150]), float(out[55, 5])  # paper far off: as it was
+    (0.0, 0.0, 250.0)
+    """
+    check_image(image)
+    if radius is not None:
+        radius = check_number(radius, "radius", low=2, high=10_000)
+    ops = ops_for(image)
+    xp = ops.xp
+    field, paper = ink_field(image, radius)
+    span = max(paper - hist_percentile(histogram(image), 1.0), 1.0)
+    contrast = xp.maximum(paper - field, 1.0)
+    weight = xp.clip((contrast - FADED_LOW * span) / ((FADED_HIGH - FADED_LOW) * span), 0, 1)
+    stretched = xp.clip((image - field) * (255.0 / contrast), 0.0, 255.0)
+    return (image + weight * (stretched - image)).astype(xp.float32)
+
+
+def ink_spread(image: Any, radius: float | None = None) -> float:
+    """How much the ink's darkness varies across a page: the spread (10th to 90th
+    percentile) of :func:`ink_field` over the text, as a share of the darkest
+    ink's contrast to the paper. Near 0 for ink that is equally dark everywhere,
+    faint or not; 0.3 and more where it fades across the page. Measured on a copy
+    at most 2000 pixels across (:func:`~bgocr_nb.filters.analysis.shrink`)."""
+    from .analysis import shrink
+
+    xp = ops_for(image).xp
+    small, factor = shrink(image)
+    field, text, paper, _ = _text_ink(small, None if radius is None else radius / factor)
+    held = text > 0
+    if int(held.sum()) < 20:  # a few words: too little to tell
+        return 0.0
+    # percentiles of the field over the text pixels: blocks weighted by the text they hold
+    order = xp.argsort(field[held])
+    values, weights = field[held][order], xp.cumsum(text[held][order])
+    low, high = (float(values[int(xp.searchsorted(weights, q * weights[-1]))])
+                 for q in (0.1, 0.9))
+    return (high - low) / max(paper - low, 1.0)
