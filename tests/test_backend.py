@@ -148,3 +148,17 @@ def test_large_text_shrinks_alike_on_both_backends():
     assert [str(s) for s in cpu.steps] == [str(s) for s in nd.steps]
     assert cpu.scale == nd.scale < 0.6 and cpu.image.shape == nd.image.shape
     assert np.abs(cpu.image.astype(int) - nd.image).mean() < 2.0
+
+
+def test_fading_ink_unfades_alike_on_both_backends(page):
+    from bgocr_nb.filters import contrast
+
+    wide = np.hstack([page[:, :700]] * 2).astype(np.float32)
+    faded = 255.0 - (255.0 - wide) * np.linspace(1.0, 0.35, wide.shape[1],
+                                                 dtype=np.float32)[None, :]
+    cpu, spread = contrast.unfade(faded), contrast.ink_spread(faded)
+    with host_ops(NDI):
+        nd, nd_spread = contrast.unfade(faded), contrast.ink_spread(faded)
+    assert spread > 0.3 and abs(spread - nd_spread) < 0.03
+    diff = np.abs(cpu - nd)
+    assert diff.mean() < 2.0 and (diff > 64).mean() < 0.01

@@ -361,3 +361,63 @@ def test_filters_reject_non_2d():
 def test_deskew_is_not_fooled(kind, lang, seed):
     p = synth.make_page(kind, lang=lang, seed=seed)
     assert deskew.estimate_angle(color.grayscale(p.image)) == pytest.approx(p.angle, abs=0.2)
+
+
+@pytest.fixture
+def wide(page):
+    """Two columns of the text page side by side: ink all across."""
+    return np.hstack([page[:, :700], page[:, :700]])
+
+
+def _fading(page: np.ndarray, weakest: float = 0.35) -> np.ndarray:
+    """The page with its ink fading from full strength on the left to ``weakest`` of it
+    on the right: toner running low."""
+    strength = np.linspace(1.0, weakest, page.shape[1], dtype=np.float32)[None, :]
+    return 255.0 - (255.0 - page.astype(np.float32)) * strength
+
+
+def test_unfade_evens_out_ink_that_fades(wide):
+    page = wide
+    faded = _fading(page)
+    ink, third = page < 100, page.shape[1] // 3
+    left, right = (slice(None), slice(None, third)), (slice(None), slice(-third, None))
+    assert faded[right][ink[right]].mean() > 120  # light gray strokes on the right
+    out = contrast.unfade(faded)
+    dark_left, dark_right = out[left][ink[left]].mean(), out[right][ink[right]].mean()
+    assert dark_right < 40 and abs(dark_left - dark_right) < 25
+    assert (out[page == 255] > 245).mean() > 0.99  # the paper stays white
+    # one stretch for the whole page cannot do it: what is black on the left
+    # stays gray on the right
+    assert contrast.enhance(faded)[right][ink[right]].mean() > 100
+
+
+def test_ink_spread_tells_fading_ink_from_faint_ink(wide):
+    faint = 255.0 - (255.0 - wide.astype(np.float32)) * 0.4  # evenly faint: one stretch does
+    assert contrast.ink_spread(_fading(wide)) > 0.3
+    for even in (wide.astype(np.float32), faint):
+        assert contrast.ink_spread(even) < 0.1
+
+
+def test_ink_spread_leaves_out_dark_grounds(page):
+    """A label reversed out of a bar is no faded ink: its ground and the ground's rim
+    are left out."""
+    image = page.astype(np.float32).copy()
+    rows, cols = np.nonzero(page[:60] < 128)
+    top, bottom, left, right = rows.min() - 3, rows.max() + 4, cols.min() - 3, cols.max() + 4
+    image[top:bottom, left:right] = np.where(image[top:bottom, left:right] < 128, 240.0, 110.0)
+    assert contrast.ink_spread(image) < 0.1
+    change = np.abs(contrast.unfade(image) - image)[top:bottom, left:right]
+    assert np.median(change) < 1 and change.mean() < 10  # the bar stays, but for its edges
+
+
+def test_unfade_after_auto(wide):
+    """``auto`` leaves fading ink to the page's one stretch (on maps and charts, whose
+    colours turn into many grays, unfading blackens lines and fills); a spec adds it."""
+    faded = _fading(wide)
+    third = wide.shape[1] // 3
+    right = wide[:, -third:] < 100
+    plain = Pipeline("auto").run(faded, device="cpu")
+    assert plain.image[:, -third:][right].mean() > 60
+    out = Pipeline("auto,unfade").run(faded, device="cpu")
+    assert out.steps[-1].name == "unfade"
+    assert out.image[:, -third:][right].mean() < 40

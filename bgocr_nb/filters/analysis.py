@@ -67,6 +67,18 @@ def text_height(image: Any) -> float | None:
     return None if height is None else height * factor
 
 
+def glyph_radius(height: float | None) -> float | None:
+    """A window half-width wider than any glyph: twice the text height, at least 8 px
+    (None without a height)."""
+    return max(8.0, 2.0 * height) if height else None
+
+
+def text_radius(image: Any) -> float:
+    """:func:`glyph_radius` of a page's text, or the default background radius for a
+    page whose text cannot be measured."""
+    return glyph_radius(text_height(image)) or background.default_radius(image.shape)
+
+
 def line_height(image: Any) -> float | None:
     """Median height in pixels of the text lines of a straight page.
 
@@ -136,7 +148,7 @@ def measure(image: Any) -> PageStats:
     small, factor = shrink(image)  # one copy for the text and the paper
     height = text_height(small)
     height = None if height is None else height * factor
-    radius = max(8.0, 2.0 * height) if height else None  # wider than any glyph
+    radius = glyph_radius(height)
     field = background.paper_field(small, None if radius is None else radius / factor)
     lo, hi = (float(v) for v in xp.percentile(field, xp.asarray([2.0, 98.0])))
     return PageStats(noise_sigma=noise_sigma(image), unevenness=(hi - lo) / max(hi, 1.0),

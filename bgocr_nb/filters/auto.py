@@ -16,7 +16,7 @@ from . import background as _background
 from . import contrast as _contrast
 from . import deskew as _deskew
 from . import geometry
-from .analysis import faint_marks, line_height, measure, shrink
+from .analysis import faint_marks, line_height, measure
 from .color import (DARK, invert as _invert, invert_regions, light_text, paper_level,
                     reversed_regions)
 from .denoise import denoise as _denoise
@@ -30,7 +30,6 @@ DENOISE_SIGMA = 0.7     # pixels: smooths grain, keeps strokes
 UNEVEN = 0.10           # paper field varies by more than 10 %
 DIM_PAPER = 235.0       # paper darker than this (gray, coloured) is normalised
 FAINT_INK = 60.0        # darkest ink lighter than this gets a contrast stretch
-FADING_INK = 0.2        # ink darkness spreading over more of its contrast: faded in places
 FAINT_MARKS = 0.03      # show-through: faint marks away from the ink cover this much
 MARKS_WHITE = 0.5       # ... and are whitened from halfway to the paper level, away from ink
 MIN_SKEW = 0.3          # degrees; Tesseract copes with less
@@ -121,28 +120,18 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
             note("deskew", False, f"skew {angle:+.2f} deg is below {MIN_SKEW} deg", angle=angle)
 
     if contrast:
-        small, factor = shrink(image)  # one copy for both measurements
-        spread = _contrast.ink_spread(small, None if stats.radius is None else stats.radius / factor)
-        fading = spread > FADING_INK
-        if fading:  # each place's ink to black first; the page's stretch below whitens
-            image = _contrast.unfade(image, radius=stats.radius)
-            small, _ = shrink(image)
         black, _ = _contrast.levels(image)
-        marks = faint_marks(small)
-        unfaded = (f"the ink fades across the page (its darkness spreads over {spread:.0%} of "
-                   "its contrast): stretched place by place; " if fading else "")
+        marks = faint_marks(image)
         # an intermediate made here is overwritten in place (a full-size array less)
         out = None if ops_for(image).xp.may_share_memory(image, original) else image
         if marks > FAINT_MARKS:
             image = _contrast.enhance(image, marks=MARKS_WHITE, out=out)
-            note("contrast", True, f"{unfaded}faint marks away from the text cover {marks:.1%} "
-                 "(show-through, stains): whitened", marks=MARKS_WHITE, unfade=fading)
-        elif black > FAINT_INK or normalised or fading:
+            note("contrast", True, f"faint marks away from the text cover {marks:.1%} "
+                 "(show-through, stains): whitened", marks=MARKS_WHITE)
+        elif black > FAINT_INK or normalised:
             image = _contrast.enhance(image, out=out)
-            why = (f"faint ink: darkest level {black:.0f}" if black > FAINT_INK else
-                   "stretch the ink to black after background removal" if normalised else
-                   "the page's levels stretched")
-            note("contrast", True, unfaded + why, unfade=fading)
+            note("contrast", True, f"faint ink: darkest level {black:.0f}" if black > FAINT_INK
+                 else "stretch the ink to black after background removal")
         else:
             note("contrast", False, f"ink already dark ({black:.0f}) on clean paper")
 

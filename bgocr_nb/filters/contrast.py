@@ -8,6 +8,7 @@ from typing import Any
 
 from ..backend import ops_for
 from ._checks import check_image, check_number
+from .analysis import shrink, text_radius
 from .binarize import hist_percentile, histogram, otsu_from_histogram, otsu_levels
 
 
@@ -85,14 +86,13 @@ DENSE_INK = 0.5  # ink covering more of a neighbourhood is a dark ground (a bar)
 FADED_LOW, FADED_HIGH = 0.25, 0.5  # local ink contrast (of the page's) not stretched / fully
 
 
-def _text_ink(image: Any, radius: float | None) -> tuple[Any, Any, float, int]:
-    """:func:`ink_field` on blocks of ``factor`` pixels: ``(field, text, paper,
-    factor)``, ``text`` the share of each block that is text."""
-    from .background import default_radius
-
+def _text_ink(image: Any, radius: float | None) -> tuple[Any, Any, Any, float, int]:
+    """:func:`ink_field` on blocks of ``factor`` pixels: ``(field, text, grounds,
+    paper, factor)``, ``text`` the share of each block that is text, ``grounds``
+    1 on the dark grounds and their rims."""
     ops = ops_for(image)
     xp = ops.xp
-    radius = default_radius(image.shape) if radius is None else radius
+    radius = radius or text_radius(image)
     factor = max(1, min(int(radius // 6), min(image.shape) // 2))
     threshold, _, paper = otsu_levels(histogram(image))
     paper = 255.0 if paper is None else paper
@@ -103,14 +103,15 @@ def _text_ink(image: Any, radius: float | None) -> tuple[Any, Any, float, int]:
         darkest = ops.minimum(image, factor)[first::factor, first::factor][:ink.shape[0],
                                                                           :ink.shape[1]]
     window = round(radius / factor) | 1
-    dense = ops.box_mean(ink, window) > DENSE_INK
-    text = ink * (ops.maximum(dense.astype(xp.float32), window) == 0)  # and their rims
+    dense = (ops.box_mean(ink, window) > DENSE_INK).astype(xp.float32)
+    grounds = ops.maximum(dense, window)  # and their rims
+    text = ink * (1.0 - grounds)
     source = xp.where(text > 0, darkest, xp.float32(paper))
     size = 2 * math.ceil(radius / factor) + 1
-    return ops.gaussian(ops.minimum(source, size), size / 4.0), text, paper, factor
+    return ops.gaussian(ops.minimum(source, size), size / 4.0), text, grounds, paper, factor
 
 
-def ink_field(image: Any, radius: float | None = None) -> tuple[Any, float]:
+def ink_field(image: Any, radius: float | None = None) -> tuple[Any, Any, float]:
     """How dark the ink is around each pixel of a dark-on-light page.
 
     The darkest text ink within ``radius`` (a minimum filter over the text
@@ -118,10 +119,14 @@ def ink_field(image: Any, radius: float | None = None) -> tuple[Any, float]:
     strokes keep their darkness. Dark grounds, where ink covers more than
     ``DENSE_INK`` of a neighbourhood (a heading bar, a picture), are left out
     with their rims: they are no faded text. Returns the field (full size; the
-    paper level where there is no text nearby) and the page's paper level.
+    paper level where there is no text nearby), the grounds (1 on them, 0
+    elsewhere, full size) and the page's paper level.
     """
-    field, _, paper, factor = _text_ink(image, radius)
-    return (ops_for(image).resize(field, image.shape) if factor > 1 else field), paper
+    field, _, grounds, paper, factor = _text_ink(image, radius)
+    if factor > 1:
+        ops = ops_for(image)
+        field, grounds = ops.resize(field, image.shape), ops.resize(grounds, image.shape)
+    return field, grounds, paper
 
 
 def unfade(image: Any, *, radius: float | None = None) -> Any:
@@ -129,15 +134,15 @@ def unfade(image: Any, *, radius: float | None = None) -> Any:
     a carbon copy.
 
     Each place's darkest ink (:func:`ink_field`) maps to black and the paper to
-    white. Where the ink is barely darker than the paper (under a quarter of the
+    white; dark grounds (bars, pictures) stay as they are. Where the ink is barely darker than the paper (under a quarter of the
     page's ink-to-paper contrast: blank paper, specks) nothing is stretched, so
     paper noise is not blown up; full stretching sets in at half of it.
 
     Parameters
     ----------
     radius : float, optional
-        Reach in pixels of each place's ink (about twice the text height; default
-        :func:`~bgocr_nb.filters.background.default_radius`).
+        Reach in pixels of each place's ink (default
+        :func:`~bgocr_nb.filters.analysis.text_radius`: twice the text height).
 
     Examples
     --------
@@ -154,10 +159,11 @@ def unfade(image: Any, *, radius: float | None = None) -> Any:
         radius = check_number(radius, "radius", low=2, high=10_000)
     ops = ops_for(image)
     xp = ops.xp
-    field, paper = ink_field(image, radius)
+    field, grounds, paper = ink_field(image, radius)
     span = max(paper - hist_percentile(histogram(image), 1.0), 1.0)
     contrast = xp.maximum(paper - field, 1.0)
     weight = xp.clip((contrast - FADED_LOW * span) / ((FADED_HIGH - FADED_LOW) * span), 0, 1)
+    weight *= 1.0 - grounds  # dark grounds stay as they are
     stretched = xp.clip((image - field) * (255.0 / contrast), 0.0, 255.0)
     return (image + weight * (stretched - image)).astype(xp.float32)
 
@@ -168,11 +174,9 @@ def ink_spread(image: Any, radius: float | None = None) -> float:
     ink's contrast to the paper. Near 0 for ink that is equally dark everywhere,
     faint or not; 0.3 and more where it fades across the page. Measured on a copy
     at most 2000 pixels across (:func:`~bgocr_nb.filters.analysis.shrink`)."""
-    from .analysis import shrink
-
     xp = ops_for(image).xp
     small, factor = shrink(image)
-    field, text, paper, _ = _text_ink(small, None if radius is None else radius / factor)
+    field, text, _, paper, _ = _text_ink(small, None if radius is None else radius / factor)
     held = text > 0
     if int(held.sum()) < 20:  # a few words: too little to tell
         return 0.0
