@@ -18,7 +18,7 @@ pytestmark = [
 
 @pytest.mark.parametrize("kind", ["clean", "shadow", "photo", "skew", "inverted", "reversed",
                                   "noise", "border", "border+skew", "low_contrast",
-                                  "show_through+skew", "faded"])
+                                  "show_through+skew"])
 @pytest.mark.parametrize("spec", ["auto", "background,deskew,contrast",
                                   "denoise,background(radius=30),binarize(method=sauvola)"])
 def test_gpu_matches_cpu(kind, spec):
@@ -80,3 +80,16 @@ def test_gpu_shrinks_large_text_as_the_cpu():
     assert [s.name for s in cpu.steps if s.applied] == [s.name for s in gpu.steps if s.applied]
     assert cpu.image.shape == gpu.image.shape
     assert np.abs(cpu.image.astype(int) - gpu.image).mean() < 2.0
+
+
+def test_gpu_unfades_as_the_cpu():
+    import cupy
+
+    from bgocr_nb.filters import color, contrast
+
+    page = color.grayscale(synth.make_page("faded", seed=2).image)
+    cpu = contrast.unfade(page)
+    gpu = cupy.asnumpy(contrast.unfade(cupy.asarray(page)))
+    assert abs(contrast.ink_spread(page) - contrast.ink_spread(cupy.asarray(page))) < 0.03
+    diff = np.abs(cpu - gpu)
+    assert diff.mean() < 2.0 and (diff > 64).mean() < 0.01

@@ -134,9 +134,12 @@ def unfade(image: Any, *, radius: float | None = None) -> Any:
     a carbon copy.
 
     Each place's darkest ink (:func:`ink_field`) maps to black and the paper to
-    white; dark grounds (bars, pictures) stay as they are. Where the ink is barely darker than the paper (under a quarter of the
-    page's ink-to-paper contrast: blank paper, specks) nothing is stretched, so
-    paper noise is not blown up; full stretching sets in at half of it.
+    white; dark grounds (bars, pictures) stay as they are. Where the ink is
+    barely darker than the paper (under a quarter of the page's ink-to-paper
+    contrast: blank paper, specks) nothing is stretched, so paper noise is not
+    blown up; full stretching sets in at half of it. Not part of ``auto``: the
+    grays of a colour chart or map vary as faded ink does, and it would blacken
+    their lines and fills.
 
     Parameters
     ----------
