@@ -377,15 +377,14 @@ def _fading(page: np.ndarray, weakest: float = 0.35) -> np.ndarray:
 
 
 def test_unfade_evens_out_ink_that_fades(wide):
-    page = wide
-    faded = _fading(page)
-    ink, third = page < 100, page.shape[1] // 3
+    faded = _fading(wide)
+    ink, third = wide < 100, wide.shape[1] // 3
     left, right = (slice(None), slice(None, third)), (slice(None), slice(-third, None))
     assert faded[right][ink[right]].mean() > 120  # light gray strokes on the right
     out = contrast.unfade(faded)
     dark_left, dark_right = out[left][ink[left]].mean(), out[right][ink[right]].mean()
     assert dark_right < 40 and abs(dark_left - dark_right) < 25
-    assert (out[page == 255] > 245).mean() > 0.99  # the paper stays white
+    assert (out[wide == 255] > 245).mean() > 0.99  # the paper stays white
     # one stretch for the whole page cannot do it: what is black on the left
     # stays gray on the right
     assert contrast.enhance(faded)[right][ink[right]].mean() > 100
