@@ -76,7 +76,7 @@ def test_random_arrays_through_auto(h, w, tall, dtype, seed):
     rng = np.random.default_rng(seed)
     shape = (w, h) if tall else (h, w)
     arr = (rng.random(shape) * (255 if dtype != "float32" else 1)).astype(dtype)
-    out = Pipeline("auto").run(next(load_pages(arr)).image, device="cpu")
+    out = Pipeline("auto,unfade").run(next(load_pages(arr)).image, device="cpu")
     assert out.image.dtype == np.uint8 and out.image.ndim == 2
 
 
