@@ -80,9 +80,9 @@ def _line_height(ys: np.ndarray, xs: np.ndarray, angle: float,
                  glyphs: float | None) -> float | None:
     """Height of the text lines of host ink points (ys, xs), from their projection
     across the lines at ``angle`` (see :func:`~bgocr_nb.filters.analysis.profile_lines`;
-    one line is enough). Runs many
-    ``glyphs`` tall are no lines (a picture; rows that cross a page turned
-    sideways); None where the runs left are shorter than the glyphs, or none are left."""
+    one line is enough). Runs many ``glyphs`` tall are no lines (a picture; rows that
+    cross a page turned sideways); None where the runs left are shorter than the
+    glyphs, or none are left."""
     from .analysis import profile_lines
 
     rad = math.radians(angle)
@@ -123,14 +123,14 @@ def measure(image: Any, *, max_angle: float = 16.0
         where the runs across ``angle`` are no lines of text (a page turned
         sideways has none that way, and its ``angle`` means nothing).
     """
-    from .analysis import ink_mask
+    from .analysis import ink_mask, shrink
 
     check_image(image)
     max_angle = check_number(max_angle, "max_angle", low=0.5, high=45)
     ops = ops_for(image)
     xp = ops.xp
-    factor = max(1, math.ceil(max(image.shape) / 1600))
-    ink = ops.to_host(ink_mask(ops.downscale(image, factor)))
+    small, factor = shrink(image, 1600)
+    ink = ops.to_host(ink_mask(small))
     extent = _extent(ink, factor, image.shape)
     *points, glyph_height = _text_points(ink)
     ys, xs = points
