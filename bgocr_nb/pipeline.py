@@ -3,7 +3,9 @@
 A spec is a comma-separated list of filter names, each optionally with keyword
 parameters: ``"deskew,background(radius=40),binarize(method=sauvola)"``.
 ``"auto"`` (the default) measures the page and picks the filters; ``"none"``
-leaves the image raw. Colour input is converted to gray first, always.
+leaves the image raw. Colour input is made gray by the first step: a leading
+``grayscale`` step as it says (``grayscale(method=red)`` drops out red seals),
+``auto`` as the page needs, luma before any other.
 """
 
 from __future__ import annotations
@@ -115,6 +117,9 @@ def parse_spec(spec: Union[str, Iterable[str], None]) -> list[Step]:
         pos = match.end()
         if not sep and pos < len(text):
             raise ArgumentError(f"Cannot parse the filter spec {spec!r}.")
+    if any(step.filter.name == "grayscale" for step in steps[1:]):
+        raise ArgumentError(f"In {spec!r}, `grayscale` comes after another filter, which "
+                            "has already made the page gray: put it first.")
     return steps
 
 
@@ -210,8 +215,10 @@ class Pipeline:
         start = time.perf_counter()
         records: list[StepRecord] = []
         angle, scale = 0.0, 1.0
-        page = grayscale(ops.asarray(image))
+        page = ops.asarray(image)
         for step in self.steps:
+            if not step.filter.colour:
+                page = grayscale(page)  # luma, unless a grayscale or auto step came first
             t0 = time.perf_counter()
             rows = page.shape[0]
             page, info = step.filter.apply(page, **step.params)
@@ -227,7 +234,7 @@ class Pipeline:
                 records.append(StepRecord(step.filter.name, params=dict(step.params),
                                           seconds=seconds))
             angle = info.get("angle", angle)
-        host = ops.to_uint8(page)
+        host = ops.to_uint8(grayscale(page))
         return Preprocessed(host, records, float(angle), selection.device,
                             time.perf_counter() - start, scale)
 

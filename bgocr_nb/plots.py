@@ -148,6 +148,17 @@ def _auto_stages(step: Step, records: list[StepRecord]) -> list[tuple[str, Step]
     return stages
 
 
+def _trailing_auto(step: Step, records: list[StepRecord]) -> list[StepRecord]:
+    """The records the last step, an auto step, left: one per candidate it considered,
+    in its order, after those of the steps before it."""
+    order, mine = list(step.filter.params), []
+    for rec in reversed(records):
+        if rec.name not in order or (mine and order.index(rec.name) >= order.index(mine[-1].name)):
+            break
+        mine.append(rec)
+    return mine[::-1]
+
+
 def plot_steps(image: Any, filters: Union[str, Iterable[str], None] = "auto", *,
                device: DeviceSpec = "cpu", ncols: int = 3, figsize: tuple[float, float]
                | None = None, max_size: int | None = MAX_SIZE) -> "Figure":
@@ -182,10 +193,7 @@ def plot_steps(image: Any, filters: Union[str, Iterable[str], None] = "auto", *,
     for step in parse_spec(filters):
         if step.filter.name == "auto":
             records = Pipeline.from_steps([*done, step]).run(page, device=selection).steps
-            # auto leaves one record per candidate it may apply: the trailing ones
-            enabled = sum(1 for name in step.filter.params if step.params.get(name, True))
-            records = records[len(records) - enabled:]
-            for title, partial in _auto_stages(step, records):
+            for title, partial in _auto_stages(step, _trailing_auto(step, records)):
                 stages.append((title, [*done, partial]))
         else:
             stages.append((str(step), [*done, step]))

@@ -812,6 +812,56 @@ def highlighter(img: np.ndarray, rng: np.random.Generator, *, fraction: float | 
     return _u8(_rgb(img).astype(np.float32) * (1.0 - cover * (1.0 - col)))
 
 
+_SEAL_TEXT = {"chi_sim": "华信国际贸易有限公司合同专用章", "eng": "NORTHWIND TRADING COMPANY LTD"}
+
+
+def stamp(img: np.ndarray, rng: np.random.Generator, *, count: int | None = None,
+          lang: str = "eng") -> np.ndarray:
+    """Red company seals (a ring, a star and the name round the rim) stamped over the
+    text, as on a signed contract: unevenly inked, the print showing through; returns RGB."""
+    import cv2
+
+    count = int(rng.integers(1, 3)) if count is None else int(count)
+    lines = _text_lines(img)
+    h, w = img.shape[:2]
+    pitch = float(np.median([b - t for t, b, _, _ in lines])) if lines else 0.02 * h
+    cover = np.zeros((h, w), np.float32)
+    for _ in range(count):
+        radius = pitch * rng.uniform(3.0, 4.5)
+        top, bottom, left, right = lines[int(rng.integers(len(lines)))] if lines else (
+            h // 2, h // 2, 0, w)
+        cx, cy = rng.uniform(left, max(left + 1, right)), (top + bottom) / 2
+        seal = Image.new("L", (w, h), 0)
+        draw = ImageDraw.Draw(seal)
+        ring = max(2.0, 0.07 * radius)
+        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), outline=255,
+                     width=int(round(ring)))
+        star = [(cx + (0.3 if i % 2 == 0 else 0.12) * radius * np.sin(i * np.pi / 5),
+                 cy - (0.3 if i % 2 == 0 else 0.12) * radius * np.cos(i * np.pi / 5))
+                for i in range(10)]
+        draw.polygon(star, fill=255)
+        name = _SEAL_TEXT["chi_sim" if _is_cjk_lang(lang) else "eng"]
+        size = max(6, int(0.26 * radius))
+        font = find_font(lang if _is_cjk_lang(lang) else "eng", size)
+        span = np.radians(250.0)  # the name runs clockwise over the top of the rim
+        for i, ch in enumerate(name):
+            theta = -span / 2 + span * (i + 0.5) / len(name)
+            glyph = Image.new("L", (2 * size, 2 * size), 0)
+            ImageDraw.Draw(glyph).text((size, size), ch, font=font, fill=255, anchor="mm")
+            glyph = glyph.rotate(-np.degrees(theta), resample=Image.BILINEAR)
+            r = radius - ring - 0.62 * size
+            x, y = cx + r * np.sin(theta), cy - r * np.cos(theta)
+            seal.paste(255, (int(x - size), int(y - size)), glyph)
+        cover = np.maximum(cover, np.asarray(seal, np.float32) / 255.0)
+    cover = cv2.GaussianBlur(cover, (0, 0), 0.7)
+    inking = np.clip(0.75 + 0.35 * _smooth_noise(rng, (h, w), 12)
+                     + 0.25 * _smooth_noise(rng, (h, w), 90), 0.15, 1.0)
+    color = np.array([rng.uniform(190, 235), rng.uniform(20, 60), rng.uniform(30, 70)],
+                     np.float32) / 255.0
+    amount = (cover * inking * rng.uniform(0.8, 0.95))[..., None]
+    return _u8(_rgb(img).astype(np.float32) * (1.0 - amount * (1.0 - color)))
+
+
 def faded(img: np.ndarray, rng: np.random.Generator, *, weakest: float | None = None) -> np.ndarray:
     """Toner running out: the ink fades across the page to ``weakest`` (0.3-0.45) of its
     strength, in a band along one side with streaks down the page."""
@@ -876,6 +926,7 @@ DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {
     "faded": faded,
     "dither": dither,
     "perspective": perspective,
+    "stamp": stamp,
 }
 
 HELD_OUT_KINDS: tuple[str, ...] = ("highlighter", "faded", "dither", "perspective")
@@ -999,6 +1050,8 @@ def make_page(
             if kw.get("angle") is None:
                 kw["angle"] = float(rng.uniform(2, 12) * rng.choice([-1, 1]))
             angle += float(kw["angle"])
+        elif name == "stamp":
+            kw.setdefault("lang", lang)
         elif name == "show_through":
             kw.setdefault("lang", lang)
             kw.setdefault("font_size_pt", font_size_pt)

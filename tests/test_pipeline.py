@@ -34,6 +34,7 @@ def test_none_means_raw(spec, page):
     ("auto(deskew=maybe)", r"`deskew` must be true or false"),
     ("deskew,,background", r"Cannot parse"),
     ("background(radius=4", r"Cannot parse"),
+    ("auto,grayscale(method=max)", r"`grayscale` comes after another filter"),
 ])
 def test_spec_errors_list_valid_choices(spec, message):
     with pytest.raises(ArgumentError, match=message):
@@ -48,6 +49,20 @@ def test_bad_values_fail_when_run(page):
 def test_colour_input_becomes_gray(page):
     rgb = np.dstack([page, page, page])
     assert Pipeline("none").run(rgb, device="cpu").image.ndim == 2
+
+
+def test_a_leading_grayscale_step_chooses_the_conversion():
+    rgb = np.full((40, 60, 3), 250, np.uint8)
+    rgb[10:20, 5:25] = (210, 40, 40)  # a red stamp
+    rgb[10:20, 35:55] = (20, 20, 20)  # black print
+    luma = Pipeline("none").run(rgb, device="cpu")
+    brightest = Pipeline("grayscale(method=max)").run(rgb, device="cpu")
+    assert luma.image[15, 10] == 91 and brightest.image[15, 10] == 210
+    assert luma.image[15, 40] == brightest.image[15, 40] == 20
+    assert [s.name for s in brightest.steps] == ["grayscale"]
+    # the steps after it work on its gray page
+    after = Pipeline("grayscale(method=max),invert").run(rgb, device="cpu")
+    assert after.image[15, 10] == 255 - 210
 
 
 def test_clean_page_comes_through_unharmed(page):

@@ -23,6 +23,7 @@ class Filter:
     func: Callable[..., Any]
     summary: str
     returns: str | None = None
+    colour: bool = False  #: takes colour input as it is (the others get it gray)
 
     @property
     def params(self) -> dict[str, inspect.Parameter]:
@@ -39,8 +40,10 @@ class Filter:
 
 
 FILTERS: dict[str, Filter] = {f.name: f for f in (
-    Filter("auto", auto, "inspect the page and apply only what it needs (default)"),
-    Filter("grayscale", color.grayscale, "colour to gray (luma, min or max channel)"),
+    Filter("auto", auto, "inspect the page and apply only what it needs (default)",
+           colour=True),
+    Filter("grayscale", color.grayscale, "colour to gray (luma, min, max or one channel)",
+           colour=True),
     Filter("invert", color.invert, "swap light text on dark to dark on light"),
     Filter("border", geometry.remove_border, "paint dark scanner borders white"),
     Filter("denoise", denoise.denoise, "median or Gaussian smoothing of noise"),

@@ -17,11 +17,13 @@ from . import contrast as _contrast
 from . import deskew as _deskew
 from . import geometry
 from .analysis import faint_marks, line_height, measure
-from .color import (DARK, invert as _invert, invert_regions, light_text, paper_level,
-                    reversed_regions)
+from .color import (DARK, colour_marks, grayscale as _grayscale, invert as _invert,
+                    invert_regions, light_text, paper_level, reversed_regions)
 from .denoise import denoise as _denoise
 
-# Decision thresholds, in the units of analysis.PageStats.
+# Decision thresholds, in the units of analysis.PageStats and color.ColourMarks.
+MARKS_CROSSING = 0.04   # coloured ink this much against the print is marks over it (seals, pen)
+MARKS_AREA = 0.02       # ... where it covers at most this much (more: a map's or chart's fills)
 DARK_PAPER = DARK       # below: a dark ground (light text, or a page on a dark table)
 BORDER_DARKNESS = 64.0  # scanner borders are near black
 BORDER_AREA = 0.001     # fraction of the page: even a sliver of a band reads as junk
@@ -39,13 +41,15 @@ LARGE_LINES = 60.0      # line height above which Tesseract misreads (capitals 4
 TARGET_LARGE = 42.0     # line height large text is shrunk to (capitals about 30 px)
 
 
-def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: bool = True,
-         border: bool = True, deskew: bool = True, contrast: bool = True,
+def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bool = True,
+         background: bool = True, border: bool = True, deskew: bool = True, contrast: bool = True,
          upscale: bool = True, downscale: bool = True) -> tuple[Any, dict]:
-    """Inspect a gray page and apply only the filters it needs.
+    """Inspect a page and apply only the filters it needs.
 
-    The candidates run in the order of the keywords, each decided on the page as
-    the earlier ones left it; each keyword turns one candidate off. Returns the image and
+    A colour page is made gray first: by luma, or, where coloured marks such as
+    seals lie over the print, by the channel that drops them out. The candidates
+    run in the order of the keywords, each decided on the page as the earlier ones
+    left it; each keyword turns one candidate off. Returns the image and
     ``{"steps": [...], "angle": float, "scale": float}``, where each step record
     is a dict with ``name``, ``applied``, ``reason`` and ``params``, and ``scale``
     is the resizing applied to small or large text (1.0 for none).
@@ -59,6 +63,21 @@ def auto(image: Any, *, invert: bool = True, denoise: bool = True, background: b
         steps.append({"name": name, "applied": applied, "reason": reason, "params": params,
                       "seconds": now - clock[0]})
         clock[0] = now
+
+    marks = colour_marks(image) if grayscale else None  # None for gray input too
+    if marks and marks.crossing > MARKS_CROSSING and marks.area <= MARKS_AREA:
+        image = _grayscale(image, method=marks.channel)
+        note("grayscale", True, f"coloured marks over the print ({marks.crossing:.0%} of them "
+             f"against it, {marks.area:.2%} of the page): the {marks.channel} channel drops "
+             "them out", method=marks.channel)
+    else:
+        if grayscale and image.ndim == 3:
+            note("grayscale", False, "luma: " + (
+                "no strongly coloured ink" if marks is None else
+                f"coloured ink covers {marks.area:.1%} of the page (fills, not marks)"
+                if marks.area > MARKS_AREA else
+                f"coloured ink lies beside the print ({marks.crossing:.0%} against it)"))
+        image = _grayscale(image)
 
     level = paper_level(image)
     if invert and level < DARK_PAPER and light_text(image):
