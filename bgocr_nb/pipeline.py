@@ -19,7 +19,7 @@ from typing import Any, Iterable, Union
 import numpy as np
 
 from .backend import cpu_ops, gpu_ops
-from .devices import Device, DeviceSpec, Selection, select_device
+from .devices import CPU, Device, DeviceSpec, Selection, select_device
 from .errors import ArgumentError, DeviceError, MissingDependencyError
 from .filters import FILTERS, Filter
 from .filters.color import grayscale
@@ -193,6 +193,21 @@ class Pipeline:
 
     def __init__(self, spec: Union[str, Iterable[str], None] = "auto") -> None:
         self.steps = parse_spec(spec)
+        self._check_values()
+
+    def _check_values(self) -> None:
+        """Raise the ArgumentError a parameter's value would raise on the first page
+        (``background(radius=-1)``): run on a small page, so a batch fails up front."""
+        if not self.steps:
+            return
+        probe = np.full((48, 64), 230, np.uint8)
+        probe[16:24, 8:56:6] = 20  # a line of "glyphs"
+        try:
+            self.run(probe, device=Selection(CPU, "checking the filter values"))
+        except ArgumentError as exc:
+            raise ArgumentError(f"In the filter spec {self.spec!r}: {exc}") from None
+        except Exception:  # noqa: BLE001 - anything else is about this page, not the values
+            pass
 
     @classmethod
     def from_steps(cls, steps: Iterable[Step]) -> "Pipeline":

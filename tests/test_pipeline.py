@@ -35,15 +35,16 @@ def test_none_means_raw(spec, page):
     ("deskew,,background", r"Cannot parse"),
     ("background(radius=4", r"Cannot parse"),
     ("auto,grayscale(method=max)", r"`grayscale` comes after another filter"),
+    ("contrast(out=1)", r"Unknown parameter 'out=1' for filter 'contrast'"),
 ])
 def test_spec_errors_list_valid_choices(spec, message):
     with pytest.raises(ArgumentError, match=message):
         parse_spec(spec)
 
 
-def test_bad_values_fail_when_run(page):
-    with pytest.raises(ArgumentError, match="radius"):
-        Pipeline("background(radius=-3)").run(page, device="cpu")
+def test_bad_values_fail_before_any_page():
+    with pytest.raises(ArgumentError, match=r"'background\(radius=-3\)': .* `radius` must be in"):
+        Pipeline("background(radius=-3)")
 
 
 def test_colour_input_becomes_gray(page):
@@ -170,6 +171,31 @@ def test_auto_does_not_enlarge_a_sideways_page():
     # nor tilt it by the few degrees its column profile suggests: no lines run that way
     (step,) = [s for s in pre.steps if s.name == "deskew"]
     assert not step.applied and "sideways" in step.reason and pre.angle == 0.0
+
+
+def test_auto_without_deskew_measures_lines_along_the_skew():
+    """With deskew off, a skewed page's rows cross its lines: measured straight
+    across, the block read as one line hundreds of pixels high and was shrunk 10x."""
+    from bgocr_nb.io import load_image
+
+    page = load_image(bgocr_nb.sample_path("notice_skewed.png"))
+    pre = Pipeline("auto(deskew=false)").run(page, device="cpu")
+    assert pre.scale == 1.0 and pre.image.shape == page.shape[:2]
+
+
+def test_auto_enlarges_a_long_strip_only_as_far_as_tesseract_takes():
+    """A strip of small text many pages long: its lines are measured on a copy that
+    keeps its narrow side, and it is enlarged no further than Tesseract's 32767 px."""
+    from bgocr_nb.filters.analysis import NARROW_SIDE, shrink
+    from bgocr_nb.filters.auto import MAX_SIDE
+
+    page = synth.make_page("clean", seed=2, width_px=620, font_size_pt=6.5).image
+    strip = np.vstack([page] * (30000 // page.shape[0] + 1))
+    assert min(shrink(strip.astype(np.float32))[0].shape) >= NARROW_SIDE
+    pre = Pipeline("auto").run(strip, device="cpu")
+    (step,) = [s for s in pre.steps if s.name == "upscale"]
+    assert step.applied and "small text" in step.reason
+    assert max(pre.image.shape) <= MAX_SIDE < 1.5 * max(strip.shape)
 
 
 def test_auto_straightens_a_noisy_shadowed_page():

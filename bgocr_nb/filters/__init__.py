@@ -28,8 +28,9 @@ class Filter:
     @property
     def params(self) -> dict[str, inspect.Parameter]:
         """The keyword parameters a spec may set, with their defaults."""
-        sig = inspect.signature(self.func)
-        return {n: p for n, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY}
+        sig = inspect.signature(self.func)  # ``out``, where to write, is for callers
+        return {n: p for n, p in sig.parameters.items()
+                if p.kind is p.KEYWORD_ONLY and n != "out"}
 
     def apply(self, image: Any, **params: Any) -> tuple[Any, dict]:
         out = self.func(image, **params)

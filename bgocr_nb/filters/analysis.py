@@ -15,12 +15,21 @@ from .denoise import noise_sigma
 
 
 ANALYSIS_SIDE = 2000  # pixels: most measurements run on a copy at most this large
+NARROW_SIDE = 256     # ... short of a narrow side under this (a long strip keeps its lines apart)
+
+
+def shrink_factor(shape: tuple[int, ...], side: int = ANALYSIS_SIDE) -> int:
+    """The whole factor that brings an image of ``shape`` to at most ``side`` pixels
+    across, short of making its narrow side less than ``NARROW_SIDE``."""
+    height, width = shape[:2]
+    return max(1, min(math.ceil(max(height, width) / side), min(height, width) // NARROW_SIDE))
 
 
 def shrink(image: Any, side: int = ANALYSIS_SIDE) -> tuple[Any, int]:
     """A copy of ``image`` at most ``side`` pixels across (block means; the image
-    itself when it is that small already), and the factor it was shrunk by."""
-    factor = max(1, math.ceil(max(image.shape) / side))
+    itself when it is that small already), and the factor it was shrunk by; see
+    :func:`shrink_factor`."""
+    factor = shrink_factor(image.shape, side)
     return ops_for(image).downscale(image, factor), factor
 
 

@@ -8,6 +8,7 @@ margin has turned white and only true dark bands remain.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -16,7 +17,7 @@ from . import background as _background
 from . import contrast as _contrast
 from . import deskew as _deskew
 from . import geometry
-from .analysis import faint_marks, line_height, measure
+from .analysis import faint_marks, measure
 from .color import (DARK, colour_marks, grayscale as _grayscale, invert as _invert,
                     invert_regions, light_text, paper_level, reversed_regions)
 from .denoise import denoise as _denoise
@@ -39,6 +40,7 @@ SMALL_LINES = 15.0      # text line height (about the em) in pixels below which 
 TARGET_LINES = 21.0     # line height small text is enlarged to
 LARGE_LINES = 60.0      # line height above which Tesseract misreads (capitals 40+ px)
 TARGET_LARGE = 42.0     # line height large text is shrunk to (capitals about 30 px)
+MAX_SIDE = 32767        # pixels: Tesseract's limit on either side of a page
 
 
 def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bool = True,
@@ -155,18 +157,19 @@ def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bo
             note("contrast", False, f"ink already dark ({black:.0f}) on clean paper")
 
     # Text size: Tesseract reads lines of about 20 to 60 pixels best (capitals near 30 px).
-    if (upscale or downscale) and not deskew:
-        lines = line_height(image)
-        if lines and stats.text_height and lines < _deskew.SHORT_LINES * stats.text_height:
-            lines = None  # runs shorter than the glyphs are no text lines: sideways text
+    if (upscale or downscale) and not deskew:  # measured along the lines, however skewed
+        lines = _deskew.measure(image)[2]
     measured = f"lines {lines:.0f} px high" if lines else "no text lines measured"
     scale = 1.0
-    if upscale and lines and lines < SMALL_LINES:
-        scale = round(min(3.0, TARGET_LINES / lines), 2)
+    room = math.floor(100 * MAX_SIDE / max(image.shape)) / 100  # the largest factor that fits
+    if upscale and lines and lines < SMALL_LINES and room > 1.0:
+        scale = round(min(3.0, TARGET_LINES / lines, room), 2)
         image = geometry.upscale(image, factor=scale)
         note("upscale", True, f"small text: {measured}", factor=scale)
     elif upscale:
-        note("upscale", False, measured)
+        note("upscale", False, measured + (f", but the page is {max(image.shape)} px long: "
+                                           f"Tesseract takes {MAX_SIDE} at most"
+                                           if lines and lines < SMALL_LINES else ""))
     if downscale and lines and lines > LARGE_LINES:
         scale = round(max(0.1, TARGET_LARGE / lines), 2)  # the filter shrinks 10x at most
         image = geometry.downscale(image, factor=scale)
