@@ -26,7 +26,7 @@ _LAZY = {
     "Studio": "widgets", "BatchProgress": "widgets",
     "plot_result": "plots", "plot_steps": "plots", "plot_background": "plots",
     "BgocrError": "errors", "ArgumentError": "errors", "DeviceError": "errors",
-    "InputError": "errors", "MissingDependencyError": "errors", "OcrError": "errors",
+    "NoGpuError": "errors", "InputError": "errors", "MissingDependencyError": "errors", "OcrError": "errors",
 }
 
 # Light (no NumPy, no CuPy until called), and bound now so that the function, not the

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from .errors import ArgumentError
 
 DEFAULTS = {"device": "auto", "filters": "auto", "lang": "eng", "psm": 3, "dpi": 300.0}
+MIN_DPI, MAX_DPI = 10, 4800  # PDF rendering: coarser is unreadable, finer needs gigapixels
+SCHEDULER_TIMEOUT = 10  # seconds to reach a Dask scheduler
 
 # (flags, argparse keywords): applied to an ArgumentParser by the CLI and turned
 # into @argument decorators by the magic.
@@ -26,6 +29,7 @@ ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--tess-var",), dict(action="append", metavar="NAME=VALUE",
                            help="a Tesseract variable (-c); repeatable")),
     (("--dpi",), dict(type=float, metavar="DPI", help="PDF rendering resolution (default 300)")),
+    (("--password",), dict(metavar="P", help="password of encrypted PDFs")),
     (("--rotate-pages",), dict(action="store_true",
                                help="turn sideways and upside-down pages upright first "
                                     "(Tesseract's orientation detection, ~0.25 s a page)")),
@@ -80,12 +84,39 @@ def batch_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def batch_flags(args: argparse.Namespace) -> list[str]:
+    """The batch options given (for a single input, they ask for a batch)."""
+    given = [(flags[0], getattr(args, flags[0].lstrip("-").replace("-", "_"), None))
+             for flags, _ in BATCH_ARGUMENTS]
+    return [flag for flag, value in given if value is not None and value is not False]
+
+
+def scheduler_client(args: argparse.Namespace) -> Any:
+    """A ``dask.distributed.Client`` of ``--scheduler``, or None without one."""
+    if not getattr(args, "scheduler", None):
+        return None
+    from .errors import MissingDependencyError
+
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise MissingDependencyError("--scheduler needs Dask: pip install "
+                                     "'bgocr-nb[dask]'.") from None
+    try:
+        return Client(args.scheduler, timeout=SCHEDULER_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ArgumentError(f"Cannot reach the Dask scheduler at {args.scheduler!r} ({exc}): "
+                            "check the address (tcp://host:8786) and that the scheduler is "
+                            "running.") from None
+
+
 def device_of(args: argparse.Namespace, default: str = "auto") -> str:
     """The device named by ``--gpu``, ``--cpu`` or ``--device`` (at most one)."""
     given = [f for f, v in (("--gpu", args.gpu), ("--cpu", args.cpu or None),
                             ("--device", args.device)) if v is not None]
     if len(given) > 1:
-        raise ArgumentError(f"Give only one of --gpu, --cpu and --device (got {' and '.join(given)}).")
+        raise ArgumentError(f"Give only one of --gpu, --cpu and --device "
+                            f"(got {' and '.join(given)}).")
     if args.gpu is not None:
         return f"gpu:{args.gpu}"
     if args.cpu:
@@ -100,12 +131,19 @@ def engine_options(args: argparse.Namespace, defaults: dict[str, Any] | None = N
     d = {**DEFAULTS, **(defaults or {})}
     options = {"device": device_of(args, d["device"]),
                "filters": args.filters if args.filters is not None else d["filters"],
-               "lang": args.lang or d["lang"],
+               "lang": args.lang if args.lang is not None else d["lang"],
                "psm": args.psm if args.psm is not None else d["psm"],
                "dpi": args.dpi if args.dpi is not None else d["dpi"],
                "variables": parse_variables(args.tess_var)}
+    if not (math.isfinite(options["dpi"]) and MIN_DPI <= options["dpi"] <= MAX_DPI):
+        raise ArgumentError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, "
+                            f"got {options['dpi']:g}.")
     if args.max_pixels is not None:
+        if args.max_pixels < 1:
+            raise ArgumentError(f"--max-pixels must be at least 1, got {args.max_pixels}.")
         options["max_pixels"] = args.max_pixels
     if args.rotate_pages:
         options["rotate_pages"] = True
+    if getattr(args, "password", None) is not None:
+        options["password"] = args.password
     return options

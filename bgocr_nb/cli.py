@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from .arguments import BATCH_ARGUMENTS, add_arguments, batch_options, engine_options
-from .errors import BgocrError, MissingDependencyError
+from .arguments import (BATCH_ARGUMENTS, add_arguments, batch_options, engine_options,
+                        scheduler_client)
+from .errors import BgocrError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,8 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bgocr", formatter_class=argparse.RawDescriptionHelpFormatter,
                      description="Remove the background of document scans, deskew, enhance "
                                  "and OCR them with Tesseract, on a GPU or the CPU.",
-                     epilog="filters:\n" + filter_help() + "\n\nexit codes: 0 ok, 2 bad "
-                            "arguments, 3 bad input, 4 missing dependency, 5 OCR failure")
+                     epilog="filters:\n" + filter_help() + "\n\nmany files, with output "
+                            "written as pages finish and resume: bgocr batch --help\n\nexit "
+                            "codes: 0 ok, 2 bad arguments, 3 bad input, 4 missing dependency, "
+                            "5 OCR failure")
     return add_arguments(parser)
 
 
@@ -53,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bgocr: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`bgocr ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a program killed by SIGPIPE
 
 
 def _run_batch(args: argparse.Namespace) -> int:
@@ -61,15 +68,12 @@ def _run_batch(args: argparse.Namespace) -> int:
     if not args.sources:
         print("bgocr batch: error: give at least one input", file=sys.stderr)
         return 2
-    client = None
-    if args.scheduler:
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            raise MissingDependencyError("--scheduler needs Dask: pip install "
-                                         "'bgocr-nb[dask]'.") from None
-        client = Client(args.scheduler)
-    result = batch(args.sources, **engine_options(args), **batch_options(args), client=client,
+    if not (args.out or args.json):
+        print("bgocr batch: error: give --out DIR for the results (or --json to print "
+              "them)", file=sys.stderr)
+        return 2
+    result = batch(args.sources, **engine_options(args), **batch_options(args),
+                   client=scheduler_client(args),
                    progress=not args.json, save_preprocessed=args.save_preprocessed)
     if args.json:
         for record in result.records:
@@ -80,7 +84,9 @@ def _run_batch(args: argparse.Namespace) -> int:
           + (f"; output in {result.out}" if result.out else ""), file=sys.stderr)
     for record in result.failures:
         print(f"bgocr batch: failed: {record['error']}", file=sys.stderr)
-    return 3 if result.failures else 0
+    if not summary["pages"]:
+        print("bgocr batch: error: no image or PDF files found in the inputs", file=sys.stderr)
+    return 3 if result.failures or not summary["pages"] else 0
 
 
 def _run(args: argparse.Namespace) -> int:

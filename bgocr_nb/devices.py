@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from .errors import DeviceError
+from .errors import DeviceError, NoGpuError
 
 DeviceSpec = Union[str, int, "Device", None]
 
@@ -190,7 +190,8 @@ def select_device(spec: DeviceSpec = "auto", *, available: DeviceList | None = N
     ------
     DeviceError
         If the spec is malformed or asks for a GPU that cannot be used; the message
-        names the reason and the valid choices.
+        names the reason and the valid choices. :class:`~bgocr_nb.errors.NoGpuError`
+        where no GPU can be used at all.
     """
     if isinstance(spec, Device):
         spec = spec.id
@@ -213,14 +214,14 @@ def select_device(spec: DeviceSpec = "auto", *, available: DeviceList | None = N
             return Selection(best, f"GPU {best.index} has the most free memory", available)
         if word == "auto":
             return Selection(CPU, f"no GPU: {available.gpu_unavailable_reason}", available)
-        raise DeviceError(f"A GPU was requested but none can be used: "
+        raise NoGpuError(f"A GPU was requested but none can be used: "
                           f"{available.gpu_unavailable_reason} Valid choices: 'cpu', 'auto'.")
     index = int(gpu_n if gpu_n is not None else bare_n)
     for gpu in gpus:
         if gpu.index == index:
             return Selection(gpu, f"GPU {index} was requested", available)
     if not gpus:
-        raise DeviceError(f"GPU {index} was requested but no GPU can be used: "
+        raise NoGpuError(f"GPU {index} was requested but no GPU can be used: "
                           f"{available.gpu_unavailable_reason} Valid choices: 'cpu', 'auto'.")
     valid = ", ".join(repr(d.id) for d in available)
     raise DeviceError(f"GPU {index} does not exist. Valid choices: {valid}, 'auto'.")

@@ -23,6 +23,13 @@ class DeviceError(ArgumentError):
     """A requested device does not exist or cannot be used."""
 
 
+class NoGpuError(DeviceError):
+    """A GPU was requested where none can be used (no CuPy, CUDA driver or GPU):
+    a missing dependency more than a bad argument."""
+
+    exit_code = 4
+
+
 class InputError(BgocrError):
     """An input cannot be read: missing file, corrupt image, unreachable URL."""
 

@@ -20,7 +20,8 @@ except ImportError:  # pragma: no cover
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Int, Unicode
 
-from .arguments import ARGUMENTS, BATCH_ARGUMENTS, batch_options, engine_options
+from .arguments import (ARGUMENTS, BATCH_ARGUMENTS, batch_flags, batch_options, engine_options,
+                        scheduler_client)
 from .errors import BgocrError
 
 # Options of the magic only (the rest is shared with the ``bgocr`` command).
@@ -83,7 +84,8 @@ class BgocrMagics(Magics):
         """Remove the background, deskew, enhance and OCR document scans.
 
         Line form: ``r = %bgocr scan.tif --gpu 0`` returns an OcrResult (a
-        ResultSet for a multi-page file). Several inputs, or the cell form
+        ResultSet for a multi-page file). Several inputs, batch options such as
+        ``--out`` (see ``bgocr batch --help``), or the cell form
         ``%%bgocr [options]`` with one input per line, run as a batch with a
         progress bar and return a BatchResult (``.to_dataframe()``); ``--out DIR``
         writes the results there as they finish, and resumes.
@@ -137,7 +139,7 @@ class BgocrMagics(Magics):
 
             return Studio(sources[0], **options)
 
-        if cell is None and len(sources) == 1:
+        if cell is None and len(sources) == 1 and not batch_flags(args):
             from .engine import Engine
 
             result = Engine(**options).ocr(sources[0])  # raises for a single failing page
@@ -154,7 +156,7 @@ class BgocrMagics(Magics):
             return result
         from .batching import batch
 
-        result = batch(sources, **options, **batch_options(args),
+        result = batch(sources, **options, **batch_options(args), client=scheduler_client(args),
                        save_preprocessed=args.save_preprocessed)
         return result.records if args.json else result
 

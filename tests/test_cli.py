@@ -51,8 +51,13 @@ def test_leading_dash_path(tmp_path, page):
 
 @pytest.mark.parametrize("args, code, message", [
     (["--filters", "deskw"], 2, "Unknown filter 'deskw'"),
-    (["--gpu", "3"], 2, "GPU 3"),
+    (["--gpu", "3"], 2 if bgocr_nb.devices().gpus else 4, "GPU 3"),  # no such GPU / none
     (["--gpu", "0", "--cpu"], 2, "only one of"),
+    (["--dpi", "0"], 2, "--dpi must be between"),
+    (["--dpi", "nan"], 2, "--dpi must be between"),
+    (["--max-pixels", "0"], 2, "--max-pixels must be at least 1"),
+    (["-f", "background(radius=-1)"], 2, "`radius` must be in"),
+    (["-f", "contrast(out=1)"], 2, "Unknown parameter 'out=1'"),
     (["--psm", "x"], 2, "invalid int value"),
     (["-l", "xyz"], 4, "apt-get install tesseract-ocr-xyz"),
     (["--tess-var", "user_words_file=/etc/passwd"], 2, "not allowed"),
@@ -121,3 +126,18 @@ def test_rotate_pages(tmp_path):
     assert proc.returncode == 0, proc.stderr
     (record,) = json.loads(proc.stdout)
     assert record["rotation"] == 180 and bgocr_nb.cer(record["text"], page.text) < 0.02
+
+
+def test_a_closed_pipe_ends_quietly(scan):
+    """`bgocr scan | head -1`: the reader leaves early; no traceback."""
+    proc = subprocess.run(f"'{sys.executable}' -m bgocr_nb --cpu '{scan}' '{scan}' '{scan}' "
+                          "| head -c 1", shell=True, capture_output=True, text=True, timeout=120)
+    assert proc.stdout == "I" and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_batch_needs_somewhere_to_put_the_results(scan, tmp_path):
+    proc = run("batch", str(scan))
+    assert proc.returncode == 2 and "give --out DIR" in proc.stderr
+    (tmp_path / "empty").mkdir()
+    proc = run("batch", str(tmp_path / "empty"), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 3 and "no image or PDF files found" in proc.stderr

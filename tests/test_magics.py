@@ -152,8 +152,19 @@ def test_several_line_sources_run_as_a_batch(ip, pages):
     assert isinstance(results, BatchResult) and results.summary()["ok"] == 2
 
 
+def test_one_source_with_batch_options_runs_as_a_batch(ip, pages, tmp_path):
+    """`%bgocr scan.png --out DIR` writes DIR, as the cell form does."""
+    result = ip.run_line_magic("bgocr", f"--cpu -f none {pages['a']} --out {tmp_path / 'o'}")
+    assert isinstance(result, BatchResult) and result.summary()["ok"] == 1
+    assert (tmp_path / "o" / "results.jsonl").read_text().count("\n") == 1
+    with pytest.raises(UsageError, match="--workers must be at least 1"):
+        ip.run_line_magic("bgocr", f"--cpu {pages['a']} --workers 0")
+
+
 @pytest.mark.parametrize("line, message", [
     ("{page} -f nope", "Unknown filter 'nope'"),
+    ("{page} -f contrast(out=1)", "Unknown parameter 'out=1'"),
+    ("{page} --dpi -5", "--dpi must be between"),
     ("{page} -f background(radius=x)", "must be a number"),
     ("{page} --gpu 7", "GPU 7"),
     ("{page} --device tpu", "Unknown device"),
