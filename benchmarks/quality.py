@@ -9,6 +9,7 @@ and small fonts) is recognised by
 * ``sauvola``  Tesseract ``-c thresholding_method=2`` (Sauvola), raw page,
 * ``ours``     our default pipeline (``Pipeline("auto")`` on the CPU), then Tesseract,
 * ``fixed``    the fixed chain ``background,deskew,contrast``, then Tesseract,
+* ``unfade``   ``auto,unfade``: our pipeline with the opt-in filter for fading ink,
 
 and scored with ``bgocr_nb.metrics.cer``. One pool task does every method for
 one page, so all methods see identical pages.
@@ -61,6 +62,7 @@ METHODS = {  # name: (filters, tesseract variables, description)
     "sauvola": ("none", {"thresholding_method": "2"}, "Tesseract -c thresholding_method=2 (Sauvola)"),
     "ours": ("auto", {}, "Pipeline('auto') + Tesseract"),
     "fixed": ("background,deskew,contrast", {}, "background,deskew,contrast + Tesseract"),
+    "unfade": ("auto,unfade", {}, "Pipeline('auto,unfade') + Tesseract: the opt-in filter"),
 }
 TESS_MODES = ("raw", "tess_t1", "sauvola")
 WORSE = 0.005        # a page is "worse than raw" when ours - raw exceeds this

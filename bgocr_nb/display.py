@@ -49,7 +49,12 @@ def highlighted_text(result: "OcrResult", threshold: float = 70.0) -> str:
                     f'title="confidence {w.confidence:.0f}">{word}</span>')
         lines.setdefault((w.block, w.line), []).append(word)
     sep = "" if result.lang.startswith(("chi", "jpn")) else " "
-    body = "<br/>".join(sep.join(ws) for ws in lines.values())
+    body, last = "", None
+    for (block, line), ws in lines.items():
+        paragraph = (block, line // 1000)  # Word.line is paragraph * 1000 + line
+        body += ("" if last is None else "<br/><br/>" if paragraph != last else "<br/>")
+        body += sep.join(ws)
+        last = paragraph
     return body or html.escape(result.text) or "<i>no text found</i>"
 
 

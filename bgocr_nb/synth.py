@@ -812,6 +812,43 @@ def highlighter(img: np.ndarray, rng: np.random.Generator, *, fraction: float | 
     return _u8(_rgb(img).astype(np.float32) * (1.0 - cover * (1.0 - col)))
 
 
+_INKS = {"red": (190, 25, 35), "blue": (25, 55, 175), "green": (20, 115, 55)}
+
+
+def _word_gaps(line: np.ndarray) -> np.ndarray:
+    """Middles of the blank column runs of a text line wide enough to part words (or,
+    in text without spaces, of every blank run)."""
+    blank = np.r_[False, (line > 200).all(axis=0), False]
+    edges = np.diff(blank.astype(np.int8))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    wide = stops - starts >= 0.3 * line.shape[0]
+    keep = wide if wide.sum() >= 2 else np.ones_like(wide)
+    return (starts[keep] + stops[keep]) // 2
+
+
+def colored_ink(img: np.ndarray, rng: np.random.Generator, *,
+                fraction: float | None = None) -> np.ndarray:
+    """Text partly printed in colour: the first line (a heading) and runs of words in
+    about half the other lines, in red, blue or green; returns RGB."""
+    fraction = float(rng.uniform(0.4, 0.6)) if fraction is None else float(fraction)
+    gray = img if img.ndim == 2 else img.mean(axis=2)
+    colour = np.zeros(gray.shape, np.int8) - 1  # index into the inks, -1 for black
+    names = sorted(_INKS)
+    for i, (top, bottom, left, right) in enumerate(_text_lines(img)):
+        gaps = _word_gaps(gray[top:bottom, left:right]) + left
+        if i == 0:
+            colour[top:bottom, left:right] = names.index("red")
+        elif len(gaps) >= 2 and rng.random() < fraction:  # from one gap between words to another
+            a, b = np.sort(rng.choice(gaps, 2, replace=False))
+            colour[top:bottom, a:b] = int(rng.integers(len(names)))
+    ink = (255.0 - gray.astype(np.float32)) / 255.0
+    out = _rgb(img).astype(np.float32)
+    for k, name in enumerate(names):
+        where = colour == k
+        out[where] = 255.0 * (1.0 - ink[where, None]) + np.float32(_INKS[name]) * ink[where, None]
+    return _u8(out)
+
+
 _SEAL_TEXT = {"chi_sim": "华信国际贸易有限公司合同专用章", "eng": "NORTHWIND TRADING COMPANY LTD"}
 
 
@@ -927,6 +964,7 @@ DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {
     "dither": dither,
     "perspective": perspective,
     "stamp": stamp,
+    "colored_ink": colored_ink,
 }
 
 HELD_OUT_KINDS: tuple[str, ...] = ("highlighter", "faded", "dither", "perspective")

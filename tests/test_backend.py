@@ -162,3 +162,15 @@ def test_fading_ink_unfades_alike_on_both_backends(page):
     assert spread > 0.3 and abs(spread - nd_spread) < 0.03
     diff = np.abs(cpu - nd)
     assert diff.mean() < 2.0 and (diff > 64).mean() < 0.01
+
+
+@pytest.mark.parametrize("kind", ["stamp", "colored_ink"])
+def test_colour_marks_alike_on_both_backends(kind):
+    from bgocr_nb import synth
+
+    page = synth.make_page(kind, lang="chi_sim", seed=1).image
+    cpu = Pipeline("auto").run(page, device="cpu")
+    with host_ops(NDI):
+        nd = Pipeline("auto").run(page, device="cpu")
+    assert [str(s) for s in cpu.steps] == [str(s) for s in nd.steps]
+    assert np.abs(cpu.image.astype(int) - nd.image).mean() < 2.0

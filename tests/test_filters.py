@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+import bgocr_nb
 from bgocr_nb import synth
 from bgocr_nb.backend import cpu_ops
 from bgocr_nb.errors import ArgumentError
@@ -265,8 +266,53 @@ def test_grayscale_methods():
     assert color.grayscale(rgb)[0, 0] == pytest.approx(0.299 * 200, abs=0.01)
     assert color.grayscale(rgb, method="max")[0, 0] == 200
     assert color.grayscale(rgb, method="min")[0, 0] == 0
+    assert color.grayscale(rgb, method="red")[0, 0] == 200
+    assert color.grayscale(rgb, method="blue")[0, 0] == 0
     with pytest.raises(ArgumentError, match="method"):
         color.grayscale(rgb, method="hsv")
+
+
+def _applied(pre, name):
+    (step,) = [s for s in pre.steps if s.name == name]
+    return step
+
+
+@pytest.mark.parametrize("lang, seed", [("eng", 2), ("chi_sim", 1)])
+def test_auto_drops_out_a_red_seal_over_the_print(lang, seed):
+    """A seal stamped across the text reads as dark ink in luma; its red channel
+    is as light as the paper, and the text under it stays black."""
+    page = synth.make_page("stamp", lang=lang, seed=seed)
+    pre = Pipeline("auto").run(page.image, device="cpu")
+    step = _applied(pre, "grayscale")
+    assert step.applied and step.params == {"method": "red"} and "over the print" in step.reason
+    luma = Pipeline("grayscale,auto").run(page.image, device="cpu")
+    read, read_luma = (bgocr_nb.cer(bgocr_nb.ocr(p.image, lang=lang, filters="none", dpi=150)
+                                    .text, page.text) for p in (pre, luma))
+    assert read < 0.01 < 0.03 < read_luma
+
+
+def test_auto_reads_coloured_words_in_luma():
+    """Coloured headings and words sit beside the black print: the red channel would
+    make red words paper-white, so they stay in luma."""
+    page = synth.make_page("colored_ink", seed=0)
+    step = _applied(Pipeline("auto").run(page.image, device="cpu"), "grayscale")
+    assert not step.applied and "beside the print" in step.reason
+
+
+def test_auto_reads_a_colour_map_in_luma(page):
+    """Large coloured fills under black labels (a map, a chart) are no marks."""
+    rgb = np.repeat(page[..., None], 3, axis=2).astype(np.float32)
+    h, w = page.shape
+    rgb[: h // 2, : w // 2] *= np.float32([0.9, 0.35, 0.3])  # a red region under the text
+    rgb[h // 2:, w // 2:] *= np.float32([0.3, 0.5, 0.95])   # a blue one
+    pre = Pipeline("auto").run(rgb.astype(np.uint8), device="cpu")
+    step = _applied(pre, "grayscale")
+    assert not step.applied and "fills, not marks" in step.reason
+
+
+def test_colour_marks_of_gray_and_plain_pages(page):
+    assert color.colour_marks(page) is None  # gray
+    assert color.colour_marks(np.repeat(page[..., None], 3, axis=2)) is None  # no colour
 
 
 def test_border_removal_keeps_text(page):

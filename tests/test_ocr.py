@@ -55,6 +55,16 @@ def test_result_fields(tmp_path, shaded_page, page_text):
     assert list(r.words_dataframe().columns)[:2] == ["text", "confidence"]
 
 
+def test_html_keeps_the_paragraphs():
+    r = bgocr_nb.ocr(sample_path("memo_shadow.png"), device="cpu")
+    paragraphs = [p for p in r.text.split("\n\n") if p.strip()]
+    assert len(paragraphs) >= 2
+    html = r._repr_html_()
+    assert html.count("<br/><br/>") == len(paragraphs) - 1
+    first_words = paragraphs[1].split()[:2]
+    assert f"<br/><br/>{first_words[0]} {first_words[1]}" in html
+
+
 def test_chinese_sample():
     r = bgocr_nb.ocr(sample_path("contract_zh.tif"), lang="chi_sim", device="cpu")
     assert "甲方" in r.text.replace(" ", "")

@@ -76,9 +76,9 @@ def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bo
         if grayscale and image.ndim == 3:
             note("grayscale", False, "luma: " + (
                 "no strongly coloured ink" if marks is None else
-                f"coloured ink covers {marks.area:.1%} of the page (fills, not marks)"
-                if marks.area > MARKS_AREA else
-                f"coloured ink lies beside the print ({marks.crossing:.0%} against it)"))
+                f"coloured ink lies beside the print ({marks.crossing:.0%} against it)"
+                if marks.crossing <= MARKS_CROSSING else
+                f"coloured ink covers {marks.area:.1%} of the page (fills, not marks)"))
         image = _grayscale(image)
 
     level = paper_level(image)

@@ -63,7 +63,7 @@ class ColourMarks:
     channel: str     #: the channel it is lightest in, which drops it out
 
 
-def colour_marks(image: Any, *, side: int = 1000) -> ColourMarks | None:
+def colour_marks(image: Any, *, side: int = 640) -> ColourMarks | None:
     """Measure the strongly coloured ink of an RGB page; None for gray input or none.
 
     Ink is what is darker than Otsu's threshold of the luma; strongly coloured
@@ -86,8 +86,12 @@ def colour_marks(image: Any, *, side: int = 1000) -> ColourMarks | None:
         return None
     ops = ops_for(image)
     xp = ops.xp
-    step = max(1, math.ceil(max(image.shape[:2]) / side))
-    sample = xp.asarray(image[::step, ::step, :3], dtype=xp.float32)
+    # a grid the same size on paper at any resolution: the distances below are
+    # fractions of the page, not pixels
+    step = max(image.shape[:2]) / side
+    rows, cols = (xp.arange(0, n, step).astype(xp.int64) if step > 1 else slice(None)
+                  for n in image.shape[:2])
+    sample = xp.asarray(image[rows][:, cols, :3], dtype=xp.float32)
     chroma = sample.max(axis=2) - sample.min(axis=2)
     luma = grayscale(sample)
     ink = luma < otsu_from_histogram(histogram(luma))
