@@ -40,13 +40,12 @@ def grayscale(image: Any, *, method: str = "luma") -> Any:
         raise ValueError(f"The parameter `image` must be (H, W) or (H, W, 3|4), got {image.shape}.")
     if method in CHANNELS:
         return image[..., CHANNELS.index(method)].astype(xp.float32)
-    rgb = image[..., :3].astype(xp.float32)
-    if method == "min":
-        return rgb.min(axis=2)
-    if method == "max":
-        return rgb.max(axis=2)
-    r, g, b = _LUMA
-    return rgb[..., 0] * r + rgb[..., 1] * g + rgb[..., 2] * b
+    r, g, b = (image[..., c].astype(xp.float32) for c in range(3))
+    if method in ("min", "max"):  # channel by channel: a reduction over axis 2 is slow
+        pick = xp.minimum if method == "min" else xp.maximum
+        return pick(pick(r, g, out=r), b, out=r)
+    wr, wg, wb = _LUMA
+    return r * wr + g * wg + b * wb
 
 
 MARK_CHROMA = 80.0     # channels this far apart: strongly coloured ink (a red seal's ~170)
@@ -92,7 +91,7 @@ def colour_marks(image: Any, *, side: int = 640) -> ColourMarks | None:
     rows, cols = (xp.arange(0, n, step).astype(xp.int64) if step > 1 else slice(None)
                   for n in image.shape[:2])
     sample = xp.asarray(image[rows][:, cols, :3], dtype=xp.float32)
-    chroma = sample.max(axis=2) - sample.min(axis=2)
+    chroma = grayscale(sample, method="max") - grayscale(sample, method="min")
     luma = grayscale(sample)
     ink = luma < otsu_from_histogram(histogram(luma))
     coloured = ink & (chroma > MARK_CHROMA)
