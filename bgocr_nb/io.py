@@ -9,7 +9,9 @@ RGB array: multi-page TIFFs give every frame, PDFs every page rendered at
 from __future__ import annotations
 
 import io
+import itertools
 import os
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -24,9 +26,13 @@ Source = Union[str, os.PathLike, bytes, np.ndarray, Any]
 
 MAX_PIXELS = 180_000_000   # one page; PIL's bomb check uses the same number
 MAX_DOWNLOAD = 200 * 2**20  # bytes read from one URL
+BYTES_PER_PIXEL = 16        # a file may hold max_pixels of float RGBA: 16 bytes a pixel
+MIN_FILE_LIMIT = 256 * 2**20  # bytes: the file size limit is never below this
 URL_TIMEOUT = 30.0          # seconds
 CLOUD_PROTOCOLS = ("s3", "gs", "gcs", "az", "abfs", "abfss")
 PDF_SUFFIXES = {".pdf"}
+_PDF_NO_PAGES = re.compile(rb"/Count\s*0(?![0-9.])")  # an empty page tree
+_PDF_PAGE = re.compile(rb"/Type\s*/Page(?![A-Za-z])")  # a page (not /Pages)
 
 
 @dataclass
@@ -113,9 +119,11 @@ def _from_pil(img: Any, name: str, index: int) -> Page:
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
-        lo, hi = (float(v) for v in np.nanpercentile(arr, [0, 100])) if arr.size else (0, 0)
-        if not np.isfinite([lo, hi]).all():
+        finite = arr[np.isfinite(arr)]  # no reduction over NaN: numpy would warn
+        if arr.size and not finite.size:
             raise InputError(f"{name}: page {index + 1} holds no finite pixel values.")
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        arr = np.clip(arr, lo, hi)  # infinities to the ends of the range; NaN stays
         scale = 255.0 / (hi - lo) if hi > lo else 0.0
         gray = np.nan_to_num((arr - lo) * scale, nan=255.0)
         return Page(np.clip(gray, 0, 255).astype(np.uint8), name, index)
@@ -171,32 +179,84 @@ def _pages_from_image_bytes(data: bytes, name: str, max_pixels: int) -> Iterator
         except Exception as exc:  # a decoder meeting malformed data may raise anything
             raise InputError(f"{name}: the image header is corrupt ({exc}).") from None
         with img:
-            try:
-                count = int(getattr(img, "n_frames", 1))
-            except Exception:  # a broken frame chain: read what comes before it
-                count = 1
-            for index in range(count):
-                try:
-                    img.seek(index)
-                    w, h = img.size
-                    if w * h > max_pixels:
-                        raise InputError(_bomb(name, f"{w}x{h} pixels", max_pixels))
-                    img.load()
-                    page = _from_pil(_upright(img), name, index)
-                    page.dpi = _declared_dpi(img)
-                    if page.image.size == 0:
-                        raise InputError(f"{name}: page {index + 1} has no pixels.")
-                except Exception as exc:  # malformed data: decoders raise many types
-                    if not isinstance(exc, InputError):
-                        exc = InputError(f"{name}: page {index + 1} of {count} is corrupt or "
-                                         f"truncated ({type(exc).__name__}: {exc}).")
-                    if count == 1:
-                        raise exc from None
-                    yield Page(None, name, index, exc)  # the other pages may still load
-                    continue
-                yield page
+            yield from _frames(img, name, max_pixels, len(data))
     finally:
         Image.MAX_IMAGE_PIXELS = old
+
+
+def _frame_count(img: Any) -> int | None:
+    """How many frames ``img`` has; None when its frame chain is broken."""
+    try:
+        return int(getattr(img, "n_frames", 1))
+    except Exception:  # a directory that cannot be read: walk the frames one by one
+        return None
+
+
+def _frames(img: Any, name: str, max_pixels: int, size: int) -> Iterator[Page]:
+    """Every frame of an open image; a frame that cannot be read comes as a failed Page.
+
+    With a broken frame chain the count is unknown: the frames are read until a
+    seek fails, and that frame is reported (the frames after it cannot be reached).
+    """
+    count = _frame_count(img)
+    of = f" of {count}" if count else ""
+    next_ifd = None  # TIFF: where the current frame says the next one is
+    for index in range(count) if count is not None else itertools.count():
+        try:
+            img.seek(index)
+        except Exception as exc:
+            if count is None and isinstance(exc, EOFError):
+                return  # the end of the chain
+            error = (_corrupt(name, index, of, exc) if count is not None
+                     else _broken_chain(name, index, next_ifd, size, exc))
+            yield _failed(name, index, count, error)
+            if count is None:
+                return  # the frames after a broken link cannot be found
+            continue
+        next_ifd = getattr(getattr(img, "tag_v2", None), "next", None)
+        try:
+            page = _frame(img, name, index, max_pixels)
+        except Exception as exc:  # malformed data: decoders raise many types
+            error = exc if isinstance(exc, InputError) else _corrupt(name, index, of, exc)
+            yield _failed(name, index, count, error)  # the other pages may still load
+            continue
+        yield page
+
+
+def _failed(name: str, index: int, count: int | None, error: InputError) -> Page:
+    """A page that could not be read; the error itself for a single-page file."""
+    if count == 1:
+        raise error from None
+    return Page(None, name, index, error)
+
+
+def _frame(img: Any, name: str, index: int, max_pixels: int) -> Page:
+    """The current frame of ``img`` as a Page, its size checked before it is decoded."""
+    w, h = img.size
+    if w * h > max_pixels:
+        raise InputError(_bomb(name, f"{w}x{h} pixels", max_pixels))
+    img.load()
+    page = _from_pil(_upright(img), name, index)
+    page.dpi = _declared_dpi(img)
+    if page.image.size == 0:
+        raise InputError(f"{name}: page {index + 1} has no pixels.")
+    return page
+
+
+def _corrupt(name: str, index: int, of: str, exc: Exception) -> InputError:
+    return InputError(f"{name}: page {index + 1}{of} is corrupt or truncated "
+                      f"({type(exc).__name__}: {exc}).")
+
+
+def _broken_chain(name: str, index: int, next_ifd: Any, size: int,
+                  exc: Exception) -> InputError:
+    """The error for frame ``index`` that its predecessor points to but cannot be read."""
+    if isinstance(next_ifd, int) and next_ifd >= size:
+        return InputError(f"{name}: the file is truncated after page {index}: page {index + 1} "
+                          f"lies past its end (byte {next_ifd:,} of {size:,}); later pages, if "
+                          "any, are lost.")
+    return InputError(f"{name}: page {index + 1} cannot be found: the link to it is corrupt "
+                      f"({type(exc).__name__}: {exc}); later pages, if any, cannot be reached.")
 
 
 def _bomb(name: str, detail: Any, limit: int) -> str:
@@ -214,6 +274,8 @@ def _pages_from_pdf(data: bytes, name: str, dpi: float, max_pixels: int,
     try:
         pdf = pdfium.PdfDocument(data, password=password)
     except Exception as exc:  # PdfiumError, or anything a malformed file provokes
+        if _pdf_has_no_pages(data, exc):
+            raise InputError(f"{name}: the PDF has no pages.") from None
         hint = " It is password-protected: pass password=." if "password" in str(exc).lower() \
             else ""
         raise InputError(f"{name}: cannot open the PDF ({exc}).{hint}") from None
@@ -241,6 +303,14 @@ def _pages_from_pdf(data: bytes, name: str, dpi: float, max_pixels: int,
             yield Page(image, name, index, dpi=dpi)
     finally:
         pdf.close()
+
+
+def _pdf_has_no_pages(data: bytes, exc: Exception) -> bool:
+    """Whether a PDF that PDFium refused declares no pages. PDFium refuses such a file,
+    calling it a "Data format error" or even "Success"."""
+    if getattr(exc, "err_code", None) == 0:  # FPDF_ERR_SUCCESS: no document, no error
+        return True
+    return bool(_PDF_NO_PAGES.search(data)) and not _PDF_PAGE.search(data)
 
 
 def load_pages(source: Source, *, dpi: float = 300, max_pixels: int = MAX_PIXELS,
@@ -278,9 +348,11 @@ def load_pages(source: Source, *, dpi: float = 300, max_pixels: int = MAX_PIXELS
     Raises
     ------
     InputError
-        Missing, unreadable, corrupt or oversized input.
+        Missing, unreadable, corrupt or oversized input; a file that is not a
+        regular file, or larger than :func:`max_file_bytes` allows.
     """
     name = describe(source)
+    _check_max_pixels(max_pixels)
     if isinstance(source, np.ndarray):
         yield Page(_check_array(source, name), name, 0)
         return
@@ -296,7 +368,7 @@ def load_pages(source: Source, *, dpi: float = 300, max_pixels: int = MAX_PIXELS
             data = _read_url(text, timeout=timeout, max_bytes=max_bytes, protocols=protocols)
             is_pdf = data[:5] == b"%PDF-"
         else:
-            data = _read_file(Path(text))
+            data = _read_file(Path(text), max_pixels)
             is_pdf = data[:5] == b"%PDF-" or Path(text).suffix.lower() in PDF_SUFFIXES
     else:
         raise ArgumentError(f"Cannot read a {type(source).__name__}: give a path, URL, bytes, "
@@ -309,18 +381,43 @@ def load_pages(source: Source, *, dpi: float = 300, max_pixels: int = MAX_PIXELS
         yield from _pages_from_image_bytes(data, name, max_pixels)
 
 
-def _read_file(path: Path) -> bytes:
+def _check_max_pixels(max_pixels: Any) -> None:
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, float, np.number)) \
+            or not max_pixels >= 1 or max_pixels == float("inf"):
+        raise ArgumentError(f"`max_pixels` must be a number of pixels, at least 1, got "
+                            f"{max_pixels!r}.")
+
+
+def max_file_bytes(max_pixels: int) -> int:
+    """The largest file read for a page limit of ``max_pixels``: room for that many
+    pixels of float RGBA (16 bytes each), and never less than 256 MiB."""
+    return max(BYTES_PER_PIXEL * int(max_pixels), MIN_FILE_LIMIT)
+
+
+def _read_file(path: Path, max_pixels: int = MAX_PIXELS) -> bytes:
+    """The bytes of a regular file no larger than :func:`max_file_bytes` allows."""
     if not path.exists():
         raise InputError(f"{path}: no such file.")
     if path.is_dir():
         raise InputError(f"{path}: is a folder; give image files (a batch takes folders).")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file (a device, pipe or socket); give an image "
+                         "or PDF file, or pass its bytes.")
+    limit = max_file_bytes(max_pixels)
     try:
-        return path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)  # the size stat() reports may be wrong (/proc)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc}).") from None
+    if len(data) > limit:
+        raise InputError(f"{path}: the file is over {limit:,} bytes, the limit for pages of up "
+                         f"to {int(max_pixels):,} pixels. Raise max_pixels= (or --max-pixels) if "
+                         "you trust this file.")
+    return data
 
 
 def _check_array(array: np.ndarray, name: str) -> np.ndarray:
+    """``array`` as a uint8 (H, W) or (H, W, 3) page; RGBA is composited on white."""
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
@@ -328,19 +425,40 @@ def _check_array(array: np.ndarray, name: str) -> np.ndarray:
                             f"{array.shape}.")
     if array.size == 0:
         raise ArgumentError(f"{name}: the image array is empty (shape {array.shape}).")
-    if array.ndim == 3 and array.shape[2] == 4:  # composite RGBA on white
-        alpha = array[..., 3:4].astype(np.float32) / (255.0 if array.dtype == np.uint8 else 1.0)
-        array = array[..., :3] * alpha + 255.0 * (1 - alpha)
-    if array.dtype == np.uint8:
+    if array.dtype.kind not in "buif":
+        raise InputError(f"{name}: an image array must hold numbers (bool, integer or float), "
+                         f"got dtype {array.dtype}. Convert it first, e.g. "
+                         "array.astype(np.uint8).")
+    if array.dtype == np.uint8 and (array.ndim == 2 or array.shape[2] == 3):
         return array
+    values = _to_255(array, name)
+    if array.ndim == 3 and array.shape[2] == 4:  # composite RGBA on white
+        alpha = values[..., 3:4] / 255.0
+        values = values[..., :3] * alpha + 255.0 * (1 - alpha)
+    return np.rint(np.clip(values, 0, 255)).astype(np.uint8)
+
+
+def _to_255(array: np.ndarray, name: str) -> np.ndarray:
+    """Every channel (alpha too) as float64 on the 0-255 scale.
+
+    Unsigned integers span their type's range (uint16: 0-65535, as 16-bit files
+    are read); bool is 0 or 255; floats in [0, 1] are scaled. Signed integers and
+    floats within 0-255 are taken as they are; beyond it their own range is
+    stretched to 0-255, as 32-bit integer and float image files are.
+    """
     if array.dtype == bool:
-        return np.where(array, 255, 0).astype(np.uint8)
+        return array * 255.0
+    if array.dtype.kind == "u":
+        return array / (np.iinfo(array.dtype).max / 255.0)
     arr = array.astype(np.float64)
     if not np.isfinite(arr).all():
         raise ArgumentError(f"{name}: the image array holds NaN or infinite values.")
-    if arr.max() <= 1.0 and arr.min() >= 0.0 and np.issubdtype(array.dtype, np.floating):
-        arr = arr * 255.0  # floats in [0, 1]
-    return np.clip(arr, 0, 255).astype(np.uint8)
+    lo, hi = arr.min(), arr.max()
+    if array.dtype.kind == "f" and lo >= 0.0 and hi <= 1.0:
+        return arr * 255.0  # floats in [0, 1]
+    if (lo >= 0.0 and hi <= 255.0) or hi == lo:
+        return arr
+    return (arr - lo) * (255.0 / (hi - lo))
 
 
 def load_image(source: Source, **kwargs: Any) -> np.ndarray:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import math
+import numbers
 import os
 import re
 import subprocess
@@ -46,6 +48,7 @@ _VAR_VALUE = re.compile(r"^[A-Za-z0-9_.\-]*$")
 # Variables that name files or write them are refused: they would read or write
 # arbitrary paths on the machine.
 _FILE_VARS = re.compile(r"(_file|_path|_dir|_prefix|write_images|tessedit_create_\w+)$")
+MAX_SIDE = 32767  # pixels: Tesseract refuses a page wider or taller than this
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,7 @@ def _packs() -> tuple[str, ...]:
 
 
 def languages() -> tuple[str, ...]:
-    """Installed Tesseract language packs (``osd`` excluded)."""
+    """Installed Tesseract recognition languages (``osd``, orientation data, excluded)."""
     return tuple(p for p in _packs() if p != "osd")
 
 
@@ -218,10 +221,14 @@ def check_lang(lang: str) -> str:
     """Validate ``eng``, ``eng+chi_sim`` ... against the installed packs."""
     if not isinstance(lang, str) or not _LANG.match(lang):
         raise ArgumentError(f"A language must look like 'eng' or 'eng+chi_sim', got {lang!r}.")
+    if "osd" in lang.split("+"):
+        raise ArgumentError(f"'osd' is Tesseract's orientation and script detection data, not a "
+                            f"language to read text in (got {lang!r}). Give a language such as "
+                            "'eng'; to turn pages upright use rotate_pages=True (--rotate-pages).")
     installed = languages()
-    missing = [l for l in lang.split("+") if l not in installed]
+    missing = [code for code in lang.split("+") if code not in installed]
     if missing:
-        pkgs = " ".join(apt_package(l) for l in missing)
+        pkgs = " ".join(apt_package(code) for code in missing)
         raise MissingDependencyError(
             f"Tesseract language pack {', '.join(missing)} is not installed "
             f"(installed: {', '.join(installed) or 'none'}). Install it with "
@@ -234,6 +241,28 @@ def check_psm(psm: int) -> int:
         raise ArgumentError(f"The page segmentation mode must be 0, 1 or 3-13, got {psm!r} "
                             "(see `tesseract --help-psm`).")
     return psm
+
+
+def check_timeout(timeout: float | None) -> float:
+    """Validate a time limit in seconds: 0 or None is no limit; negative, non-finite or
+    non-numbers are refused."""
+    if timeout is None:
+        return 0.0
+    real = isinstance(timeout, numbers.Real) and not isinstance(timeout, bool)
+    seconds = float(timeout) if real else math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ArgumentError(f"The timeout must be a finite number of seconds, 0 or more "
+                            f"(0: no limit), got {timeout!r}.")
+    return seconds
+
+
+def check_size(image: np.ndarray) -> None:
+    """Raise :class:`OcrError` for a page wider or taller than Tesseract takes."""
+    height, width = image.shape[:2]
+    if max(height, width) > MAX_SIDE:
+        raise OcrError(f"The page is {width}x{height} pixels; Tesseract reads at most {MAX_SIDE} "
+                       "pixels a side. Split the page into parts, or downscale it (the "
+                       "`downscale` filter, or a lower dpi for PDFs).")
 
 
 def check_variables(variables: dict[str, str] | None) -> dict[str, str]:
@@ -322,7 +351,8 @@ def recognize(image: np.ndarray, *, lang: str = "eng", psm: int = 3,
     dpi : int, optional
         Resolution to tell Tesseract (it guesses otherwise).
     timeout : float
-        Seconds before the run is stopped (0: no limit).
+        Seconds before the run is stopped (0: no limit; the in-process engine counts
+        whole milliseconds, at least 1).
     renderers : tuple of {"hocr", "pdf"}
         Tesseract's own hOCR and searchable-PDF outputs, from the same run.
     words : bool
@@ -332,6 +362,8 @@ def recognize(image: np.ndarray, *, lang: str = "eng", psm: int = 3,
     """
     check_lang(lang)
     check_psm(psm)
+    timeout = check_timeout(timeout)
+    check_size(image)
     bad = [r for r in renderers if r not in RENDERERS]
     if bad:
         raise ArgumentError(f"Unknown renderer {bad[0]!r}: use {' or '.join(RENDERERS)}.")
@@ -438,7 +470,7 @@ def _recognize_api(image, *, lang, psm, variables, dpi, timeout, renderers,
     """Recognise with this thread's in-process engine; renderers go through
     Tesseract's own document renderers, as the program's would."""
     api = _api(lang, psm, variables)
-    limit_ms = int(timeout * 1000) if timeout else 0
+    limit_ms = max(1, math.ceil(round(timeout * 1000, 6))) if timeout else 0  # 0 ms: no limit
     files: dict[str, bytes] = {}
     if renderers:
         settings = {f"tessedit_create_{r}": "1" for r in ("txt", *renderers)}
@@ -515,6 +547,8 @@ def orientation(image: np.ndarray, *, dpi: int | None = None, timeout: float = 0
         text to tell gives turn 0 and confidence 0.
     """
     check_osd()
+    timeout = check_timeout(timeout)
+    check_size(image)
     if engine() == "api":
         api = _api("osd", 0, {})
         page = np.ascontiguousarray(image)

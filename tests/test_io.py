@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import http.server
 import io
+import os
+import struct
 import threading
+import warnings
 
 import cv2
 import numpy as np
@@ -12,6 +15,7 @@ import pytest
 from PIL import Image
 
 from bgocr_nb.errors import ArgumentError, InputError
+from bgocr_nb import io as bgio
 from bgocr_nb.io import load_image, load_pages
 
 
@@ -210,6 +214,111 @@ def test_truncated_jpeg_and_zero_page_pdf(tmp_path, page):
         load_image(tmp_path / "cut.jpg")
     empty = pdfium.PdfDocument.new()
     empty.save(str(tmp_path / "empty.pdf"))
-    # PDFium refuses a document without pages at opening; either way the user is told
-    with pytest.raises(InputError, match="no pages|cannot open the PDF"):
+    # PDFium refuses a document without pages at opening, with the error "Success"
+    with pytest.raises(InputError, match="the PDF has no pages") as err:
         load_image(tmp_path / "empty.pdf")
+    assert "Success" not in str(err.value)
+    (tmp_path / "bare.pdf").write_bytes(_pdf_without_pages())  # PDFium says "Success" here
+    with pytest.raises(InputError, match="the PDF has no pages"):
+        load_image(tmp_path / "bare.pdf")
+
+
+def _pdf_without_pages() -> bytes:
+    """A minimal PDF whose page tree is empty, with a correct cross-reference table."""
+    objects = [b"<< /Pages 2 0 R /Type /Catalog >>", b"<< /Count 0 /Kids [ ] /Type /Pages >>"]
+    out = bytearray(b"%PDF-1.3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 3\n0000000000 65535 f \n"
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer << /Root 1 0 R /Size 3 >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def _tiff_with_next_pointer(tmp_path, page, frame, pointer):
+    """A three-page TIFF whose frame ``frame`` says the next one is at byte ``pointer``."""
+    frames = [Image.fromarray(page), Image.fromarray(255 - page), Image.fromarray(page[::-1])]
+    frames[0].save(tmp_path / "three.tif", save_all=True, append_images=frames[1:])
+    data = bytearray((tmp_path / "three.tif").read_bytes())
+    assert data[:2] == b"II"
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    def next_at(ifd):  # where a directory holds the offset of the next one
+        return ifd + 2 + 12 * struct.unpack_from("<H", data, ifd)[0]
+
+    for _ in range(frame):
+        ifd = struct.unpack_from("<I", data, next_at(ifd))[0]
+    struct.pack_into("<I", data, next_at(ifd), pointer(len(data)))
+    (tmp_path / "broken.tif").write_bytes(bytes(data))
+    return tmp_path / "broken.tif"
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")  # Pillow's, reading the broken link
+def test_broken_frame_chain_keeps_the_pages_before_it(tmp_path, page):
+    # page 2 says page 3 lies past the end of the file: the frame count cannot be read
+    path = _tiff_with_next_pointer(tmp_path, page, 1, lambda size: size + 1000)
+    pages = list(load_pages(path))
+    assert [p.index for p in pages] == [0, 1, 2]
+    assert pages[0].ok and pages[1].ok and not pages[2].ok
+    assert np.array_equal(pages[1].image, 255 - page)
+    assert "truncated after page 2" in str(pages[2].error)
+    assert isinstance(pages[2].error, InputError)
+    # page 1 points into the middle of the pixel data: page 2 cannot be found
+    path = _tiff_with_next_pointer(tmp_path, page, 0, lambda size: size // 2 + 1)
+    pages = list(load_pages(path))
+    assert [p.ok for p in pages] == [True, False]
+    assert "page 2 cannot be found" in str(pages[1].error)
+
+
+def test_devices_and_pipes_are_refused(tmp_path):
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(InputError, match="not a regular file"):
+            load_image("/dev/zero")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe")
+        with pytest.raises(InputError, match="not a regular file"):
+            load_image(tmp_path / "pipe")  # refused before it is opened: no hang
+
+
+def test_file_size_limit_follows_max_pixels(tmp_path, page, monkeypatch):
+    assert bgio.max_file_bytes(bgio.MAX_PIXELS) == 16 * bgio.MAX_PIXELS
+    monkeypatch.setattr(bgio, "MIN_FILE_LIMIT", 1000)
+    Image.fromarray(page).save(tmp_path / "p.bmp")  # uncompressed: 1 byte a pixel and more
+    with pytest.raises(InputError, match="over 1,000 bytes.*max_pixels"):
+        load_image(tmp_path / "p.bmp", max_pixels=10)
+    assert load_image(tmp_path / "p.bmp", max_pixels=page.size).shape == page.shape
+    with pytest.raises(ArgumentError, match="max_pixels"):
+        load_image(tmp_path / "p.bmp", max_pixels="many")
+
+
+@pytest.mark.parametrize("array", [np.array([["a", "b"], ["c", "d"]]), np.zeros((4, 4), complex),
+                                   np.zeros((4, 4), object)])
+def test_arrays_of_other_than_numbers_are_refused(array):
+    with pytest.raises(InputError, match=f"must hold numbers.*got dtype {array.dtype}"):
+        load_image(array)
+
+
+def test_integer_arrays_scale_by_their_range(page):
+    assert np.array_equal(load_image(page.astype(np.uint16) * 257), page)
+    assert np.array_equal(load_image(page.astype(np.uint32) * 16843009), page)
+    rgb16 = np.stack([page.astype(np.uint16) * 257] * 3, axis=-1)
+    opaque = np.dstack([rgb16, np.full(page.shape, 65535, np.uint16)])
+    assert np.array_equal(load_image(opaque), np.stack([page] * 3, axis=-1))
+    assert load_image(np.dstack([rgb16, np.zeros(page.shape, np.uint16)])).min() == 255
+    assert np.array_equal(load_image(page.astype(np.int64)), page)  # 0-255 in a wide type
+    assert np.array_equal(load_image(page.astype(np.int64) - 300), page)  # stretched
+    rgba = np.dstack([np.stack([page.astype(np.float32)] * 3, axis=-1),
+                      np.full(page.shape, 255, np.float32)])
+    assert np.array_equal(load_image(rgba), np.stack([page] * 3, axis=-1))
+
+
+def test_all_nan_pages_raise_without_numpy_warnings(tmp_path):
+    Image.fromarray(np.full((20, 30), np.nan, np.float32)).save(tmp_path / "nan.tif")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would surface here as an error
+        with pytest.raises(InputError, match="no finite pixel values"):
+            load_image(tmp_path / "nan.tif")
+        with pytest.raises(ArgumentError, match="NaN"):
+            load_image(np.full((20, 30), np.nan))
