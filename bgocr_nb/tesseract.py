@@ -237,8 +237,13 @@ def check_lang(lang: str) -> str:
 
 
 def check_psm(psm: int) -> int:
-    if isinstance(psm, bool) or not isinstance(psm, int) or not 0 <= psm <= 13 or psm == 2:
-        raise ArgumentError(f"The page segmentation mode must be 0, 1 or 3-13, got {psm!r} "
+    """Validate a page segmentation mode that reads text: 1 or 3-13 (0 and 2 read none)."""
+    if psm == 0 and not isinstance(psm, bool):
+        raise ArgumentError("Page segmentation mode 0 only detects the orientation and script, "
+                            "and reads no text: to turn pages upright first, use "
+                            "rotate_pages=True (--rotate-pages) with a mode such as 3.")
+    if isinstance(psm, bool) or not isinstance(psm, int) or not 1 <= psm <= 13 or psm == 2:
+        raise ArgumentError(f"The page segmentation mode must be 1 or 3-13, got {psm!r} "
                             "(see `tesseract --help-psm`).")
     return psm
 

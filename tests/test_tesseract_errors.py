@@ -80,3 +80,11 @@ def test_a_tiny_timeout_stops_the_run(tesseract_engine, page):
         pytest.skip("the api engine is not available")
     with pytest.raises(OcrError, match="did not finish within 1e-06 s"):
         tesseract.recognize(page, timeout=1e-6)
+
+
+def test_psm_0_reads_no_text():
+    from bgocr_nb.tesseract import check_psm
+
+    with pytest.raises(ArgumentError, match="reads no text.*--rotate-pages"):
+        check_psm(0)
+    assert check_psm(3) == 3
