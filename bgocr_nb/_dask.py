@@ -13,17 +13,19 @@ from typing import Any
 
 def ocr_source(source: str, options: dict, skip: frozenset, words: bool, threshold: float,
                renderers: tuple[str, ...], save_to: Any = None) -> list[tuple[dict, dict]]:
-    """Recognise the pages of ``source`` not in ``skip`` (runs on a worker)."""
-    from .batching import _page_record
+    """Recognise the pages of ``source`` not in ``skip`` (runs on a worker).
+
+    Any error of one page, a bug's too, gives that page's failure record.
+    """
+    from .batching import _failure, _page_record
     from .engine import Engine, timed
-    from .errors import BgocrError
     from .io import describe
-    from .results import failure_record
+    from .results import as_page_error, failure_record
 
     try:
         engine = Engine(keep_original=False, **options)
-    except BgocrError as exc:
-        return [(failure_record(describe(source), None, exc), {})]
+    except Exception as exc:  # the worker's device, say
+        return [(failure_record(describe(source), None, as_page_error(exc, source, None)), {})]
     out = []
     for page, load_s in timed(engine.pages(source)):
         if page.error is not None:
@@ -31,8 +33,8 @@ def ocr_source(source: str, options: dict, skip: frozenset, words: bool, thresho
         elif page.index not in skip:
             try:
                 pre = engine.preprocess(page.image)
-            except BgocrError as exc:
-                out.append((failure_record(page.source, page.index, exc), {}))
+            except Exception as exc:
+                out.append((_failure(page, exc), {}))
                 continue
             out.append(_page_record(engine, page, pre, load_s, words, threshold, renderers,
                                     save_to))
@@ -42,25 +44,38 @@ def ocr_source(source: str, options: dict, skip: frozenset, words: bool, thresho
 def run_on_cluster(client: Any, sources: list[str], options: dict, folder: Any, result: Any,
                    progress: Any, *, words: bool, threshold: float,
                    renderers: tuple[str, ...], save_to: Any = None) -> None:
-    """Submit one task per source to ``client`` and write records as they arrive."""
+    """Submit one task per source to ``client`` and write records as they arrive.
+
+    A task that fails (its worker lost, say) is recorded as its source's failure.
+    """
     from dask.distributed import as_completed
 
     from .batching import _emit
 
-    futures = []
+    futures = {}
     for source in sources:
-        skip = frozenset(p for (s, p) in (folder.records if folder else {}) if s == source)
-        futures.append(client.submit(ocr_source, source, options, skip, words, threshold,
-                                     renderers, save_to, pure=False))
+        skip = folder.done_pages(source) if folder is not None else frozenset()
+        futures[client.submit(ocr_source, source, options, skip, words, threshold,
+                              renderers, save_to, pure=False)] = source
     try:
         for fut in as_completed(futures):
             if progress is not None and progress.cancelled:
                 result.cancelled = True
                 break
-            for record, extra in fut.result():
+            for record, extra in _task_records(fut, futures[fut]):
                 _emit(record, extra, folder, result, progress)
             if progress is not None:
                 progress.update(advance=1)
     finally:
         for fut in futures:
             fut.cancel()
+
+
+def _task_records(fut: Any, source: str) -> list[tuple[dict, dict]]:
+    """The records a finished task returned, or its source's failure if it raised."""
+    from .results import as_page_error, failure_record
+
+    try:
+        return fut.result()
+    except Exception as exc:
+        return [(failure_record(source, None, as_page_error(exc, source, None)), {})]

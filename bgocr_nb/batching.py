@@ -23,10 +23,12 @@ than with a process per page (benchmarks/RESULTS.md, ``ours`` against ``ours_cli
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import csv
 import hashlib
 import json
 import math
+import numbers
 import os
 import queue
 import re
@@ -40,11 +42,12 @@ from typing import Any, Iterable, Iterator, Protocol
 from .backend import opencv_threads
 from .devices import CPU, Selection
 from .engine import Engine, timed
-from .errors import BgocrError
+from .errors import ArgumentError
 from .inputs import expand_inputs
 from .io import MAX_PIXELS, Page
 from .pipeline import Preprocessed
-from .results import LOW_CONFIDENCE, failure_record
+from .results import LOW_CONFIDENCE, as_page_error, failure_record, save_image
+from .tesseract import RENDERERS
 
 RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.csv"
@@ -115,6 +118,98 @@ def page_filename(source: str, page: int, suffix: str) -> str:
     return f"{stem}-{digest}-p{page + 1}{suffix}"
 
 
+def source_key(source: str) -> str:
+    """What resume compares sources by: a local path as its absolute real path (so
+    ``a.png``, ``./a.png`` and ``/scans/a.png`` are one file), a URL as it is.
+
+    Examples
+    --------
+    >>> source_key("https://example.com/a.png")
+    'https://example.com/a.png'
+    >>> source_key("scans/a.png") == source_key("./scans//a.png")
+    True
+    """
+    if "://" in source:
+        return source
+    try:
+        return os.path.realpath(os.path.expanduser(source))
+    except (OSError, ValueError):  # a name the OS refuses (a NUL byte): fails when read
+        return os.path.abspath(source)
+
+
+def writable_folder(path: Any, name: str) -> Path:
+    """The folder ``path`` (given as parameter ``name``), made if missing.
+
+    Raises
+    ------
+    ArgumentError
+        When ``path`` is not a path, is an existing file, or cannot be made.
+    """
+    try:
+        folder = Path(path)
+    except TypeError:
+        raise ArgumentError(f"`{name}` must be a folder path, got {path!r}.") from None
+    if folder.exists() and not folder.is_dir():
+        raise ArgumentError(f"{name}={str(folder)!r} is a file, not a folder: give a folder "
+                            "(it is made if missing).")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as exc:
+        raise ArgumentError(f"{name}={str(folder)!r}: cannot make the folder ({_reason(exc)}); "
+                            "give a folder you can write to.") from None
+    return folder
+
+
+def _reason(exc: BaseException) -> str:
+    """An OSError's reason and file, e.g. ``Not a directory: 'a/b'``."""
+    reason = getattr(exc, "strerror", None) or str(exc)
+    filename = getattr(exc, "filename", None)
+    return f"{reason}: {filename!r}" if filename else reason
+
+
+def _is_index(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_record(rec: Any) -> bool:
+    """Whether a line of ``results.jsonl`` holds a page record resume can use."""
+    if not isinstance(rec, dict) or not isinstance(rec.get("source"), str):
+        return False
+    if rec.get("error"):
+        return rec.get("page") is None or _is_index(rec.get("page"))
+    return _is_index(rec.get("page")) and isinstance(rec.get("text"), str)
+
+
+def read_records(jsonl: Path) -> dict[tuple[str, int | None], dict]:
+    """The finished pages in ``jsonl``, by (:func:`source_key`, page).
+
+    Failed pages are left out (they run again), and so is a last line cut short
+    by a crash; other lines that hold no page record (broken JSON, no ``source``)
+    are skipped with a warning. A page recorded twice keeps its last record.
+    """
+    data = jsonl.read_bytes()
+    lines = data.splitlines()
+    cut_short = bool(lines) and not data.endswith((b"\n", b"\r"))
+    records: dict[tuple[str, int | None], dict] = {}
+    skipped = 0
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except (ValueError, RecursionError):
+            rec = None
+        if not _is_record(rec):
+            skipped += not (cut_short and i == len(lines) - 1)
+        elif not rec.get("error"):
+            records[(source_key(rec["source"]), rec["page"])] = rec
+    if skipped:
+        warnings.warn(f"{jsonl}: skipped {skipped} line{'s' * (skipped > 1)} that hold no page "
+                      "record (broken JSON, or no `source`, `page` or `text`); those pages run "
+                      "again.", RuntimeWarning, stacklevel=3)
+    return records
+
+
 def _fsync_write(path: Path, data: bytes) -> None:
     """Write ``path`` whole or not at all: a temporary file, fsync, then rename."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -128,35 +223,46 @@ def _fsync_write(path: Path, data: bytes) -> None:
 class OutputFolder:
     """The batch's folder: ``results.jsonl``, ``text/*.txt``, ``summary.csv``.
 
-    On opening with ``resume``, records already there are read back; lines cut
-    short by a crash and records of failed pages are dropped (the failed pages
-    run again), and the file is rewritten atomically, so that each page ends up
-    exactly once.
+    On opening with ``resume``, records already there are read back (see
+    :func:`read_records`: lines cut short by a crash, malformed lines and records
+    of failed pages are dropped, the failed pages run again), and the file is
+    rewritten atomically, so that each page ends up exactly once. Pages are
+    matched by :func:`source_key`, so ``a.png`` and ``./a.png`` are one page;
+    records keep their ``source`` as it was given.
+
+    Raises
+    ------
+    ArgumentError
+        When ``path`` is a file, or the folder or its files cannot be written.
     """
 
     def __init__(self, path: str | os.PathLike, *, resume: bool = True,
                  renderers: Iterable[str] = ()) -> None:
-        self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
-        (self.path / TEXT_DIR).mkdir(exist_ok=True)
+        self.path = writable_folder(path, "out")
         self.renderers = tuple(renderers)
         self.jsonl = self.path / RESULTS_FILE
         self.records: dict[tuple[str, int | None], dict] = {}
-        if resume and self.jsonl.exists():
-            for line in self.jsonl.read_bytes().splitlines():
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    continue  # a line cut short by a crash
-                if isinstance(rec, dict) and not rec.get("error"):
-                    self.records[(rec["source"], rec["page"])] = rec
-        body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in self.records.values())
-        _fsync_write(self.jsonl, body.encode("utf-8"))
-        self._fh = open(self.jsonl, "ab")
+        try:
+            (self.path / TEXT_DIR).mkdir(exist_ok=True)
+            if resume and self.jsonl.exists():
+                self.records = read_records(self.jsonl)
+            body = "".join(json.dumps(r, ensure_ascii=False) + "\n"
+                           for r in self.records.values())
+            _fsync_write(self.jsonl, body.encode("utf-8"))
+            self._fh = open(self.jsonl, "ab")
+        except OSError as exc:
+            raise ArgumentError(f"out={str(self.path)!r}: cannot write the results there "
+                                f"({_reason(exc)}); give a folder you can write to.") from None
         self._lock = threading.Lock()
 
     def done(self, source: str, page: int) -> bool:
-        return (source, page) in self.records
+        """Whether page ``page`` of ``source`` (however the path is spelt) is finished."""
+        return (source_key(source), page) in self.records
+
+    def done_pages(self, source: str) -> frozenset[int | None]:
+        """The finished pages of ``source``."""
+        key = source_key(source)
+        return frozenset(p for (k, p) in self.records if k == key)
 
     def write(self, record: dict, extra: dict[str, bytes] | None = None) -> None:
         """Store one page: its text file first, then its JSON line (the commit point)."""
@@ -173,7 +279,7 @@ class OutputFolder:
             self._fh.write(line)
             self._fh.flush()
             os.fsync(self._fh.fileno())
-            self.records[(record["source"], record["page"])] = record
+            self.records[(source_key(record["source"]), record["page"])] = record
 
     def close(self) -> None:
         """Write the CSV summary of every record (this run's and earlier ones)."""
@@ -325,42 +431,115 @@ class _Preprocessor:
         return self.engine.pipeline.run(image, device=self.selection)
 
 
+def _failure(page: Page, exc: Exception) -> dict:
+    """The failure record of ``page`` for ``exc``, whatever it is (see
+    :func:`~bgocr_nb.results.as_page_error`)."""
+    return failure_record(page.source, page.index, as_page_error(exc, page.source, page.index))
+
+
 def _page_record(engine: Engine, page: Page, pre: Preprocessed, load_s: float,
                  words: bool, threshold: float, renderers: tuple[str, ...],
                  save_to: Path | None = None) -> tuple[dict, dict[str, bytes]]:
-    """OCR one preprocessed page into its record and renderer files."""
-    if save_to is not None:
-        from PIL import Image
-
-        save_to.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(pre.image).save(save_to / page_filename(page.source, page.index, ".png"))
+    """OCR one preprocessed page into its record and renderer files; any error, a
+    bug's too, gives the page's failure record."""
     try:
+        if save_to is not None:
+            save_image(pre.image, save_to / page_filename(page.source, page.index, ".png"))
         result = engine.recognize(page, load_seconds=load_s, preprocessed=pre,
                                   renderers=renderers, words=words)
-    except BgocrError as exc:
-        return failure_record(page.source, page.index, exc), {}
+    except Exception as exc:
+        return _failure(page, exc), {}
     record = result.to_dict(words=words, review_threshold=threshold)
     record["timings"].pop("total", None)
     return record, result.files
+
+
+def _check_count(value: Any, name: str) -> int | None:
+    """A whole number, at least 1, or None (the default)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ArgumentError(f"`{name}` must be a whole number, at least 1 (or None for the "
+                            f"default), got {value!r}.")
+    return int(value)
+
+
+def _check_renderers(renderers: Any, out: Any) -> tuple[str, ...]:
+    """Renderer names as a tuple: one name or an iterable of them, each in RENDERERS."""
+    valid = " and ".join(repr(r) for r in RENDERERS)
+    if isinstance(renderers, str):
+        renderers = (renderers,)
+    try:
+        names = tuple(dict.fromkeys(renderers))
+    except TypeError:
+        raise ArgumentError(f"`renderers` must be a name or a list of names among {valid}, "
+                            f"got {renderers!r}.") from None
+    for name in names:
+        if name not in RENDERERS:
+            raise ArgumentError(f"Unknown renderer {name!r}: the renderers are {valid}.")
+    if names and out is None:
+        raise ArgumentError("hOCR and PDF output are written to files: pass out= (a folder), "
+                            "or no renderers.")
+    return names
+
+
+def _check_threshold(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 100:
+        raise ArgumentError(f"`review_threshold` must be a mean confidence from 0 to 100, "
+                            f"got {value!r}.")
+    return float(value)
+
+
+def _check_progress(progress: Any) -> Progress | None:
+    """The Progress to report to: a tqdm bar for None or True, none for False."""
+    if progress is None or progress is True:
+        return TqdmProgress(desc="bgocr")
+    if progress is False:
+        return None
+    methods = ("start", "update", "finish")
+    if not all(callable(getattr(progress, m, None)) for m in methods) \
+            or not hasattr(progress, "cancelled"):
+        raise ArgumentError(f"`progress` must be True (a progress bar), False (none), or an "
+                            f"object with start(), update(), finish() and `cancelled` (see "
+                            f"bgocr_nb.batching.Progress), got {progress!r}.")
+    return progress
+
+
+def _sources(inputs: Any) -> list[str]:
+    """The sources of ``inputs``, each file once however its path is spelt."""
+    try:
+        sources = expand_inputs(inputs)
+    except TypeError:
+        raise ArgumentError(f"`inputs` must be a path, URL, glob or folder, or a list of them, "
+                            f"got {inputs!r}.") from None
+    unique: dict[str, str] = {}
+    for source in sources:
+        unique.setdefault(source_key(source), source)
+    return list(unique.values())
 
 
 def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str = "eng",
           psm: int = 3, variables: dict[str, str] | None = None, dpi: float = 300,
           max_pixels: int = MAX_PIXELS, out: str | os.PathLike | None = None,
           resume: bool = True, workers: int | None = None, chunk_size: int | None = None,
-          words: bool = False, renderers: Iterable[str] = (),
+          words: bool = False, renderers: str | Iterable[str] = (),
           review_threshold: float = LOW_CONFIDENCE, progress: Progress | None | bool = None,
           client: Any = None, timeout: float = 0,
           save_preprocessed: str | os.PathLike | None = None,
-          rotate_pages: bool = False) -> BatchResult:
+          rotate_pages: bool = False, password: str | None = None) -> BatchResult:
     """Recognise every page of many inputs.
+
+    A page that fails, for whatever reason, is recorded with its error and the
+    batch goes on; an interrupt (Ctrl-C) stops it once the pages being
+    recognised are written.
 
     Parameters
     ----------
     inputs : str, path or list of them
         Files, globs, folders (searched recursively), multi-page TIFFs, PDFs and
         URLs; a string with newlines is read one entry per line (``#`` comments).
-    device, filters, lang, psm, variables, dpi, max_pixels, rotate_pages :
+        A file named twice (``a.png``, ``./a.png``) runs once.
+    device, filters, lang, psm, variables, dpi, max_pixels, rotate_pages, password :
         As for :class:`~bgocr_nb.engine.Engine`.
     out : path, optional
         Folder for ``results.jsonl``, ``summary.csv`` and ``text/``; without it
@@ -373,10 +552,10 @@ def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str
         Pages preprocessed ahead of OCR (see :func:`default_chunk_size`).
     words : bool
         Keep every word with its box and confidence in the records.
-    renderers : iterable of {"hocr", "pdf"}
+    renderers : {"hocr", "pdf"} or an iterable of them
         Also write Tesseract's hOCR and/or searchable PDF per page into ``out``.
     review_threshold : float
-        Pages whose mean confidence is lower are flagged ``needs_review``.
+        Pages whose mean confidence (0-100) is lower are flagged ``needs_review``.
     progress : Progress, True, False or None
         Where progress goes; None or True: a tqdm bar; False: nowhere.
     client : dask.distributed.Client, optional
@@ -389,25 +568,28 @@ def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str
     Returns
     -------
     BatchResult
+
+    Raises
+    ------
+    ArgumentError
+        For a bad argument, checked before the first page: an unknown renderer,
+        ``workers`` under 1, ``out`` naming a file or a folder that cannot be made ...
     """
-    renderers = tuple(renderers)
-    for r in renderers:
-        if r not in ("hocr", "pdf"):
-            raise ValueError(f"Unknown renderer {r!r}: use 'hocr' or 'pdf'.")
-    if renderers and out is None:
-        raise ValueError("hOCR and PDF output need an output folder: pass out=.")
-    sources = expand_inputs(inputs)
-    save_to = Path(save_preprocessed) if save_preprocessed is not None else None
+    renderers = _check_renderers(renderers, out)
+    workers = _check_count(workers, "workers")
+    chunk_size = _check_count(chunk_size, "chunk_size")
+    review_threshold = _check_threshold(review_threshold)
+    progress = _check_progress(progress)
+    sources = _sources(inputs)
     options = dict(filters=filters, lang=lang, psm=psm, variables=variables, dpi=dpi,
-                   max_pixels=max_pixels, timeout=timeout, rotate_pages=rotate_pages)
+                   max_pixels=max_pixels, timeout=timeout, rotate_pages=rotate_pages,
+                   password=password)
     options["device"] = device
     # Settings are checked here, up front (on a cluster, the workers check the device).
     engine = Engine(keep_original=False, **{**options, "device": "cpu" if client else device})
+    save_to = (writable_folder(save_preprocessed, "save_preprocessed")
+               if save_preprocessed is not None else None)
     folder = OutputFolder(out, resume=resume, renderers=renderers) if out is not None else None
-    if progress is None or progress is True:
-        progress = TqdmProgress(desc="bgocr")
-    elif progress is False:
-        progress = None
     result = BatchResult(out=folder.path if folder else None, review_threshold=review_threshold)
     start = time.perf_counter()
     if progress is not None:
@@ -450,64 +632,94 @@ def _emit(record: dict, extra: dict, folder: OutputFolder | None, result: BatchR
 _DONE = object()
 
 
+def _put(ready: queue.Queue, stop: threading.Event, item: Any) -> bool:
+    """Queue ``item`` unless the batch stops first."""
+    while not stop.is_set():
+        try:
+            ready.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _load(engine: Engine, sources: list[str], folder: OutputFolder | None,
+          ready: queue.Queue, stop: threading.Event, chunk_size: int) -> None:
+    """The loader thread: load and preprocess each page not done yet, and queue it.
+
+    A page that fails to load or preprocess, whatever the error, is queued as a
+    failure; only an error outside any page ("crash") stops the batch.
+    """
+    preprocess = _Preprocessor(engine)
+    try:
+        done_in_chunk = 0
+        for source in sources:
+            for page, load_s in timed(engine.pages(source)):
+                if stop.is_set():
+                    return
+                if page.error is not None:
+                    _put(ready, stop, ("failed", failure_record(page.source, page.index,
+                                                                page.error)))
+                    continue
+                if folder is not None and folder.done(page.source, page.index):
+                    continue
+                try:
+                    pre = preprocess(page.image)
+                except Exception as exc:  # a bug too fails this page only
+                    _put(ready, stop, ("failed", _failure(page, exc)))
+                    continue
+                if not _put(ready, stop, ("page", page, pre, load_s)):
+                    return
+                done_in_chunk += 1
+                if done_in_chunk >= chunk_size and preprocess.selection.device.is_gpu:
+                    _free_gpu_memory()
+                    done_in_chunk = 0
+            _put(ready, stop, ("source-done",))
+    except BaseException as exc:  # surfaced in the main thread
+        _put(ready, stop, ("crash", exc))
+    finally:
+        _put(ready, stop, _DONE)
+
+
+def _outcome(fut: cf.Future, page: Page) -> tuple[dict, dict]:
+    """The record and files of a finished OCR future (a failure record if it raised)."""
+    try:
+        return fut.result()
+    except Exception as exc:
+        return _failure(page, exc), {}
+
+
+def _finished(pending: dict[cf.Future, Page]) -> Iterator[tuple[dict, dict]]:
+    """The outcomes of the futures that finished (not cancelled, not interrupted)."""
+    for fut, page in list(pending.items()):
+        if fut.done() and not fut.cancelled() and isinstance(fut.exception(), (Exception,
+                                                                                type(None))):
+            yield _outcome(fut, page)
+
+
 def _run_local(engine: Engine, sources: list[str], folder: OutputFolder | None,
                result: BatchResult, progress: Progress | None, *, words: bool,
                threshold: float, renderers: tuple[str, ...], save_to: Path | None,
                workers: int, chunk_size: int) -> None:
-    """Loader thread -> bounded queue -> Tesseract pool -> writer (this thread)."""
+    """Loader thread -> bounded queue -> Tesseract pool -> writer (this thread).
+
+    If the batch stops on an exception (Ctrl-C, a crash), the pages being
+    recognised finish and are written before it goes on.
+    """
     ready: queue.Queue = queue.Queue(maxsize=chunk_size)
     stop = threading.Event()
-    preprocess = _Preprocessor(engine)
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def load() -> None:
-        try:
-            done_in_chunk = 0
-            for source in sources:
-                for page, load_s in timed(engine.pages(source)):
-                    if stop.is_set():
-                        return
-                    if page.error is not None:
-                        put(("failed", failure_record(page.source, page.index, page.error)))
-                        continue
-                    if folder is not None and folder.done(page.source, page.index):
-                        continue
-                    try:
-                        pre = preprocess(page.image)
-                    except BgocrError as exc:
-                        put(("failed", failure_record(page.source, page.index, exc)))
-                        continue
-                    if not put(("page", page, pre, load_s)):
-                        return
-                    done_in_chunk += 1
-                    if done_in_chunk >= chunk_size and preprocess.selection.device.is_gpu:
-                        _free_gpu_memory()
-                        done_in_chunk = 0
-                put(("source-done",))
-        except BaseException as exc:  # surfaced in the main thread
-            put(("crash", exc))
-        finally:
-            put(_DONE)
-
-    loader = threading.Thread(target=load, name="bgocr-loader", daemon=True)
+    loader = threading.Thread(target=_load, args=(engine, sources, folder, ready, stop,
+                                                  chunk_size),
+                              name="bgocr-loader", daemon=True)
     loader.start()
-    pending: set[cf.Future] = set()
+    pending: dict[cf.Future, Page] = {}
     pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bgocr-ocr")
 
     def collect(block: bool) -> None:
         done, _ = cf.wait(pending, timeout=None if block else 0,
                           return_when=cf.FIRST_COMPLETED)
         for fut in done:
-            pending.discard(fut)
-            record, extra = fut.result()
+            record, extra = _outcome(fut, pending.pop(fut))
             _emit(record, extra, folder, result, progress)
 
     def ocr(page: Page, pre: Preprocessed, load_s: float) -> tuple[dict, dict]:
@@ -537,9 +749,16 @@ def _run_local(engine: Engine, sources: list[str], folder: OutputFolder | None,
             else:
                 while len(pending) >= workers:
                     collect(block=True)
-                pending.add(pool.submit(ocr, *item[1:]))
+                pending[pool.submit(ocr, *item[1:])] = item[1]
         while pending:
             collect(block=True)
+    except BaseException:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)  # the pages being recognised finish
+        with contextlib.suppress(Exception):  # the first error is the one to raise
+            for record, extra in _finished(pending):
+                _emit(record, extra, folder, result, progress)
+        raise
     finally:
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Iterable, Iterator, Union
 
@@ -10,10 +11,10 @@ import numpy as np
 
 from . import tesseract
 from .devices import DeviceSpec, Selection, select_device
-from .errors import BgocrError, OcrError
+from .errors import ArgumentError, OcrError
 from .io import MAX_PIXELS, Page, Source, describe, load_pages
 from .pipeline import Pipeline, Preprocessed, StepRecord
-from .results import OcrResult, PageFailure, ResultSet
+from .results import OcrResult, PageFailure, ResultSet, as_page_error
 
 
 OCR_RETRIES = 2  # extra attempts for a page whose Tesseract run failed
@@ -55,6 +56,14 @@ class Engine:
         or upside down. About 0.25 s a page more; needs Tesseract's ``osd`` data.
     rotate_confidence : float
         The OSD confidence a turn needs.
+    password : str, optional
+        For encrypted PDFs.
+
+    Raises
+    ------
+    ArgumentError
+        For a bad setting (unknown filter, device or language, a ``variables``
+        that is not a dict, a negative ``timeout`` ...).
 
     Examples
     --------
@@ -68,14 +77,16 @@ class Engine:
                  psm: int = 3, variables: dict[str, str] | None = None, dpi: float = 300,
                  max_pixels: int = MAX_PIXELS, keep_original: bool = True,
                  timeout: float = 0, rotate_pages: bool = False,
-                 rotate_confidence: float = ROTATE_CONFIDENCE) -> None:
-        self.pipeline = Pipeline(filters)
+                 rotate_confidence: float = ROTATE_CONFIDENCE,
+                 password: str | None = None) -> None:
+        self.pipeline = Pipeline(check_filters(filters))
         self.selection = device if isinstance(device, Selection) else select_device(device)
         self.lang = tesseract.check_lang(lang)
         self.psm = tesseract.check_psm(psm)
-        self.variables = tesseract.check_variables(variables)
+        self.variables = tesseract.check_variables(_check_variables(variables))
         self.dpi, self.max_pixels = dpi, max_pixels
-        self.keep_original, self.timeout = keep_original, timeout
+        self.keep_original, self.timeout = keep_original, tesseract.check_timeout(timeout)
+        self.password = check_password(password)
         if rotate_pages:
             tesseract.check_osd()
         self.rotate_pages, self.rotate_confidence = bool(rotate_pages), float(rotate_confidence)
@@ -158,12 +169,19 @@ class Engine:
 
         Never raises for bad input: a source that cannot be read at all gives one
         Page with ``index`` None and ``error`` set; a corrupt page of a multi-page
-        file gives a Page with ``error`` set, and the other pages follow.
+        file gives a Page with ``error`` set, and the other pages follow. An
+        unexpected error while reading (a bug) ends the source with a Page whose
+        ``error`` says so (see :func:`~bgocr_nb.results.as_page_error`).
         """
+        name, loaded = describe(source), 0
         try:
-            yield from load_pages(source, dpi=self.dpi, max_pixels=self.max_pixels)
-        except BgocrError as exc:
-            yield Page(None, describe(source), None, exc)
+            for page in load_pages(source, dpi=self.dpi, max_pixels=self.max_pixels,
+                                   password=self.password):
+                loaded += 1
+                yield page
+        except Exception as exc:
+            where = f"{name} (after page {loaded})" if loaded else name
+            yield Page(None, name, None, as_page_error(exc, where, None))
 
     def iter_results(self, source: Source) -> Iterator[OcrResult | PageFailure]:
         """Recognise every page of ``source``; a failing page becomes a PageFailure."""
@@ -173,8 +191,9 @@ class Engine:
                 continue
             try:
                 yield self.recognize(page, load_seconds=load_s)
-            except BgocrError as exc:
-                yield PageFailure(page.source, page.index, exc)
+            except Exception as exc:  # a bug too fails this page only
+                yield PageFailure(page.source, page.index,
+                                  as_page_error(exc, page.source, page.index))
 
     def ocr(self, source: Source) -> OcrResult | ResultSet:
         """Recognise ``source``: an :class:`OcrResult` for one page, else a :class:`ResultSet`.
@@ -183,7 +202,8 @@ class Engine:
         ------
         BgocrError
             When a single-page source fails (multi-page sources record the failing
-            page in the result set and keep the others).
+            page in the result set and keep the others); an unexpected error (a bug)
+            comes as a BgocrError that names it, the original as its ``__cause__``.
         """
         results = ResultSet()
         for item in self.iter_results(source):
@@ -195,6 +215,36 @@ class Engine:
             raise only.exception
         return results
 
+
+def check_filters(filters: Any) -> Union[str, list[str], None]:
+    """Validate the type of a filter spec: a string, a list of strings or None
+    (:func:`~bgocr_nb.pipeline.parse_spec` checks the content)."""
+    if filters is None or isinstance(filters, str):
+        return filters
+    try:
+        items = list(filters)
+    except TypeError:
+        items = None
+    if items is None or not all(isinstance(item, str) for item in items):
+        raise ArgumentError(f"`filters` must be a filter spec such as 'auto', 'none' or "
+                            f"'deskew,background(radius=40)', or a list of such strings, got "
+                            f"{filters!r}.")
+    return items
+
+
+def _check_variables(variables: Any) -> Mapping | None:
+    if variables is not None and not isinstance(variables, Mapping):
+        raise ArgumentError(f"`variables` must be a dict of Tesseract variables, e.g. "
+                            f"{{'preserve_interword_spaces': '1'}}, got {variables!r}.")
+    return variables
+
+
+def check_password(password: Any) -> str | None:
+    """Validate the password of encrypted PDFs: a string or None."""
+    if password is not None and not isinstance(password, str):
+        raise ArgumentError(f"`password` must be a string (the PDF's user password) or None, "
+                            f"got {type(password).__name__}.")
+    return password
 
 
 def _resolution(page: Page, pre: Preprocessed) -> int | None:
@@ -214,7 +264,8 @@ def timed(items: Iterator[Any]) -> Iterator[tuple[Any, float]]:
 
 
 def ocr(source: Source, *, device: DeviceSpec = "auto", filters: str = "auto",
-        lang: str = "eng", psm: int = 3, **options: Any) -> OcrResult | ResultSet:
+        lang: str = "eng", psm: int = 3, password: str | None = None,
+        **options: Any) -> OcrResult | ResultSet:
     """Load, preprocess and recognise a page (or every page of a document).
 
     Parameters
@@ -225,6 +276,8 @@ def ocr(source: Source, *, device: DeviceSpec = "auto", filters: str = "auto",
         Filter spec; ``"auto"`` measures each page and applies what it needs.
     lang : str
     psm : int
+    password : str, optional
+        For encrypted PDFs.
     **options
         Passed to :class:`Engine` (``variables``, ``dpi``, ``max_pixels`` ...).
 
@@ -233,12 +286,22 @@ def ocr(source: Source, *, device: DeviceSpec = "auto", filters: str = "auto",
     OcrResult or ResultSet
         One result for a one-page source, a result set for more.
     """
-    return Engine(device=device, filters=filters, lang=lang, psm=psm, **options).ocr(source)
+    return Engine(device=device, filters=filters, lang=lang, psm=psm, password=password,
+                  **options).ocr(source)
 
 
 def preprocess(source: Source, *, device: DeviceSpec = "auto",
-               filters: Union[str, Iterable[str], None] = "auto") -> Preprocessed:
+               filters: Union[str, Iterable[str], None] = "auto",
+               password: str | None = None) -> Preprocessed:
     """Preprocess the first page of ``source`` (a path, URL, bytes, array or PIL image).
+
+    Parameters
+    ----------
+    source : path, URL, bytes, numpy.ndarray or PIL.Image.Image
+    device : {"auto", "cpu", "gpu", "gpu:N"} or int
+    filters : str or list of str
+    password : str, optional
+        For encrypted PDFs.
 
     Returns
     -------
@@ -247,4 +310,5 @@ def preprocess(source: Source, *, device: DeviceSpec = "auto",
     """
     from .io import load_image
 
-    return Pipeline(filters).run(load_image(source), device=device)
+    pipeline = Pipeline(check_filters(filters))
+    return pipeline.run(load_image(source, password=check_password(password)), device=device)

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .errors import BgocrError
+from .errors import ArgumentError, BgocrError
 from .pipeline import StepRecord
 from .tesseract import Word, whole_confidences
 
@@ -95,13 +95,14 @@ class OcrResult:
         return math.isnan(conf) or conf < threshold
 
     def save_preprocessed(self, path: str | Path) -> Path:
-        """Write the preprocessed image (format from the suffix: .png, .tif, .jpg ...)."""
-        from PIL import Image
+        """Write the preprocessed image (format from the suffix: .png, .tif, .jpg ...).
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(self.image).save(path)
-        return path
+        Raises
+        ------
+        ArgumentError
+            When ``path`` cannot be written (see :func:`save_image`).
+        """
+        return save_image(self.image, path)
 
     def words_dataframe(self):
         """The words as a :class:`pandas.DataFrame`."""
@@ -185,6 +186,61 @@ def failure_record(source: str, page: int | None, exc: BaseException) -> dict[st
     """The record of a page (or source, ``page`` None) that failed."""
     return {"source": source, "page": page, "text": "", "mean_confidence": None,
             "needs_review": None, "word_count": 0, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def as_page_error(exc: Exception, source: str, page: int | None) -> BgocrError:
+    """``exc`` as the error of one page (or source, ``page`` None).
+
+    A :class:`BgocrError` is returned as it is. Anything else (a bug here or in a
+    library, or memory running out) becomes a BgocrError that names the page, the
+    exception's type and message, and what to do; ``exc`` is its ``__cause__``.
+    """
+    if isinstance(exc, BgocrError):
+        return exc
+    where = source if page is None else f"{source} page {page + 1}"
+    kind = type(exc).__qualname__
+    if type(exc).__module__ != "builtins":
+        kind = f"{type(exc).__module__}.{kind}"
+    detail = " ".join(str(exc).split()) or "no message"
+    if isinstance(exc, MemoryError):
+        hint = "The page needs more memory than is free: lower dpi= or max_pixels=, or free memory."
+    else:
+        hint = ("This is a bug in bgocr_nb or a library it uses: please report it, with this "
+                "message and the input if you can share it.")
+    error = BgocrError(f"{where}: unexpected {kind} ({detail}). {hint}")
+    error.__cause__ = exc
+    return error
+
+
+def save_image(image: np.ndarray, path: str | Path) -> Path:
+    """Write a uint8 page to ``path`` (format from the suffix), making its folder.
+
+    Raises
+    ------
+    ArgumentError
+        When the suffix names no image format, or the file or its folder cannot
+        be written (a file in the way, no permission, a read-only file system).
+    """
+    from PIL import Image
+
+    try:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (OSError, TypeError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise ArgumentError(f"Cannot save the image to {path!s}: cannot make its folder "
+                            f"({reason}); give a path in a folder you can write to.") from None
+    if path.is_dir():
+        raise ArgumentError(f"{path} is a folder: give a file name, e.g. {path / 'page.png'}.")
+    try:
+        Image.fromarray(image).save(path)
+    except (KeyError, ValueError) as exc:  # PIL: an unknown or missing suffix
+        raise ArgumentError(f"{path}: cannot tell the image format from the suffix ({exc}); "
+                            "use .png, .tif or .jpg.") from None
+    except OSError as exc:
+        raise ArgumentError(f"{path}: cannot write the image ({exc.strerror or exc}); give a "
+                            "path in a folder you can write to.") from None
+    return path
 
 
 class ResultSet:

@@ -17,6 +17,7 @@ from PIL import Image
 
 from bgocr_nb.batching import OutputFolder, batch, page_filename
 from bgocr_nb.cli import main as cli_main
+from bgocr_nb.errors import ArgumentError
 from tests.conftest import text_page
 
 
@@ -228,7 +229,8 @@ def test_cli_batch(scans, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert code == 0 and len(lines) == 2
     assert json.loads(lines[0])["text"].startswith("Page number")
-    assert cli_main(["batch", str(tmp_path / "nope.png"), "--cpu"]) == 3
+    assert cli_main(["batch", str(tmp_path / "nope.png"), "--cpu", "--out",
+                     str(tmp_path / "o2")]) == 3
 
 
 @pytest.mark.slow
@@ -241,3 +243,181 @@ def test_dask_local_cluster(scans, tmp_path):
     assert result.summary() == {"pages": 8, "ok": 7, "failed": 1, "needs_review": 0}
     records = read_jsonl(tmp_path / "o" / "results.jsonl")
     assert len({(r["source"], r["page"]) for r in records}) == 8
+
+
+def test_unexpected_errors_fail_one_page_and_the_batch_goes_on(tmp_path, monkeypatch):
+    """A non-bgocr exception while preprocessing or recognising one page is that page's
+    failure (type, message, a hint to report it); the other pages are written."""
+    import cv2
+
+    import bgocr_nb.tesseract as tess
+    from bgocr_nb.pipeline import Pipeline
+
+    for name, width in (("a", 1100), ("pre_bug", 1000), ("b", 1100), ("ocr_bug", 1050)):
+        Image.fromarray(text_page([f"Page {name}"], width=width)).save(tmp_path / f"{name}.png")
+    real_run, real_recognize = Pipeline.run, tess.recognize
+
+    def run(self, image, **kwargs):
+        if image.shape[1] == 1000:
+            raise cv2.error("simulated OpenCV failure")
+        return real_run(self, image, **kwargs)
+
+    def recognize(image, **kwargs):
+        if image.shape[1] == 1050:
+            raise RuntimeError("simulated Tesseract binding failure")
+        return real_recognize(image, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "run", run)
+    monkeypatch.setattr(tess, "recognize", recognize)
+    out = tmp_path / "out"
+    result = batch(sorted(tmp_path.glob("*.png")), device="cpu", filters="none", out=out,
+                   workers=2, progress=False)
+    assert result.summary()["ok"] == 2 and result.summary()["failed"] == 2
+    errors = {Path(r["source"]).stem: r["error"] for r in read_jsonl(out / "results.jsonl")}
+    assert errors["a"] is None and errors["b"] is None
+    assert "cv2.error (simulated OpenCV failure)" in errors["pre_bug"]
+    assert "RuntimeError (simulated Tesseract binding failure)" in errors["ocr_bug"]
+    assert all("bug" in errors[k] for k in ("pre_bug", "ocr_bug"))
+    assert (out / "summary.csv").exists()
+
+
+def test_interrupt_writes_the_finished_pages(scans, tmp_path, monkeypatch):
+    """Ctrl-C stops the batch, but the pages recognised by then are on disk; resume
+    finishes the rest, each page once."""
+    import bgocr_nb.batching as batching
+    import bgocr_nb.tesseract as tess
+
+    real_emit, real_recognize, calls = batching._emit, tess.recognize, []
+    both_in_ocr = threading.Barrier(2, timeout=20)
+
+    def recognize(*args, **kwargs):  # the first two pages are in OCR together
+        calls.append("ocr")
+        if calls.count("ocr") <= 2:
+            both_in_ocr.wait()
+        return real_recognize(*args, **kwargs)
+
+    def emit(*args, **kwargs):  # Ctrl-C as the first page is written
+        calls.append("emit")
+        if calls.count("emit") == 1:
+            raise KeyboardInterrupt
+        return real_emit(*args, **kwargs)
+
+    monkeypatch.setattr(tess, "recognize", recognize)
+    monkeypatch.setattr(batching, "_emit", emit)
+    sources = sorted(scans.rglob("scan*.png"))
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        batch(sources, device="cpu", out=out, workers=2, progress=False)
+    assert len(read_jsonl(out / "results.jsonl")) == 1  # the other page in flight
+    monkeypatch.setattr(batching, "_emit", real_emit)
+    again = batch(sources, device="cpu", out=out, workers=2, progress=False)
+    assert again.pages_run == 3
+    keys = [(r["source"], r["page"]) for r in read_jsonl(out / "results.jsonl")]
+    assert len(keys) == len(set(keys)) == 4
+
+
+def test_renderers_given_as_one_name(tmp_path, page):
+    Image.fromarray(page).save(tmp_path / "p.png")
+    batch(tmp_path / "p.png", device="cpu", out=tmp_path / "out", renderers="pdf",
+          progress=False)
+    assert sorted(p.suffix for p in (tmp_path / "out" / "text").iterdir()) == [".pdf", ".txt"]
+
+
+@pytest.mark.parametrize("options, match", [
+    (dict(renderers=["txt"], out="o"),
+     r"Unknown renderer 'txt': the renderers are 'hocr' and 'pdf'"),
+    (dict(renderers="hocr"), "pass out="),
+    (dict(renderers=5, out="o"), "`renderers` must be"),
+    (dict(workers=-1), "`workers` must be a whole number, at least 1"),
+    (dict(workers=2.5), "`workers`"),
+    (dict(chunk_size=0), "`chunk_size`"),
+    (dict(variables=["a=b"]), "`variables` must be a dict"),
+    (dict(filters=5), "`filters` must be a filter spec"),
+    (dict(review_threshold="x"), "`review_threshold` must be a mean confidence from 0 to 100"),
+    (dict(review_threshold=float("nan")), "`review_threshold`"),
+    (dict(progress=3), r"`progress` must be True .*start\(\), update\(\), finish\(\)"),
+    (dict(timeout=-1), "timeout"),
+])
+def test_batch_arguments_checked_up_front(tmp_path, monkeypatch, options, match):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ArgumentError, match=match):
+        batch(tmp_path / "none.png", device="cpu", progress=options.pop("progress", False),
+              **options)
+    assert not (tmp_path / "o").exists()
+
+
+def test_out_must_be_a_folder_that_can_be_made(tmp_path, page):
+    Image.fromarray(page).save(tmp_path / "p.png")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ArgumentError, match="is a file, not a folder"):
+        batch(tmp_path / "p.png", device="cpu", out=tmp_path / "afile", progress=False)
+    with pytest.raises(ArgumentError, match="cannot make the folder"):
+        batch(tmp_path / "p.png", device="cpu", out=tmp_path / "afile" / "sub", progress=False)
+    with pytest.raises(ArgumentError, match="save_preprocessed=.* is a file"):
+        batch(tmp_path / "p.png", device="cpu", save_preprocessed=tmp_path / "afile",
+              progress=False)
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "text").write_text("in the way")
+    with pytest.raises(ArgumentError, match="cannot write the results there"):
+        batch(tmp_path / "p.png", device="cpu", out=tmp_path / "o", progress=False)
+
+
+def test_resume_skips_malformed_lines_with_a_warning(scans, tmp_path):
+    out = tmp_path / "out"
+    sources = sorted(scans.rglob("scan*.png"))
+    batch(sources, device="cpu", out=out, workers=2, progress=False)
+    with open(out / "results.jsonl", "a") as fh:
+        fh.write('{"a": 1}\nnot json at all\n[1, 2]\n{"source": "x.png", "page": "one"}\n')
+    with pytest.warns(RuntimeWarning, match="skipped 4 lines"):
+        again = batch(sources, device="cpu", out=out, workers=2, progress=False)
+    assert again.pages_run == 0 and len(again) == 4
+    assert len(read_jsonl(out / "results.jsonl")) == 4  # rewritten without them
+
+
+def test_resume_matches_a_file_however_its_path_is_spelt(tmp_path, monkeypatch, page):
+    (tmp_path / "mix").mkdir()
+    Image.fromarray(page).save(tmp_path / "mix" / "good.png")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    spellings = ["mix/good.png", str(tmp_path / "mix" / "good.png"), "./mix/good.png",
+                 "mix/../mix/good.png"]
+    runs = [batch(s, device="cpu", out=out, progress=False).pages_run for s in spellings]
+    assert runs == [1, 0, 0, 0]
+    records = read_jsonl(out / "results.jsonl")
+    assert [r["source"] for r in records] == ["mix/good.png"]  # as first given
+    assert len(batch(spellings, device="cpu", progress=False)) == 1  # one file, once
+
+
+def test_resume_reads_results_written_before_source_keys(tmp_path, monkeypatch, page):
+    """A results.jsonl of an earlier version (relative sources, duplicates of one file
+    under several names) resumes: its pages are skipped and kept once."""
+    Image.fromarray(page).save(tmp_path / "good.png")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    first = batch("good.png", device="cpu", out=out, progress=False).records[0]
+    old = [first, {**first, "source": "./good.png"},
+           {**first, "source": str(tmp_path / "good.png")}]
+    (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in old))
+    again = batch(["./good.png"], device="cpu", out=out, progress=False)
+    assert again.pages_run == 0 and len(again) == 1
+    assert len(read_jsonl(out / "results.jsonl")) == 1
+
+
+@pytest.mark.slow
+def test_dask_password_and_resume(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("dask.distributed", reason="needs the [dask] extra")
+    pikepdf = pytest.importorskip("pikepdf")
+    Image.fromarray(text_page(["Locked page"])).convert("RGB").save(tmp_path / "p.pdf",
+                                                                     resolution=100)
+    with pikepdf.open(tmp_path / "p.pdf") as pdf:
+        pdf.save(tmp_path / "enc.pdf", encryption=pikepdf.Encryption(owner="o", user="pw"))
+    monkeypatch.chdir(tmp_path)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        first = batch("enc.pdf", device="cpu", dpi=100, password="pw", out="o", client=client,
+                      progress=False)
+        again = batch(str(tmp_path / "enc.pdf"), device="cpu", dpi=100, password="pw", out="o",
+                      client=client, progress=False)
+    assert first.pages_run == 1 and "Locked page" in first.records[0]["text"]
+    assert again.pages_run == 0 and len(read_jsonl(tmp_path / "o" / "results.jsonl")) == 1
