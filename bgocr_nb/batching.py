@@ -352,7 +352,8 @@ class BatchResult:
                 "failed": len(self.failures), "needs_review": len(self.needs_review())}
 
     def to_dataframe(self):
-        """One row per page (pandas)."""
+        """One row per page (pandas), by source and page (``records`` are in the
+        order the pages finished); ``page`` counts from 0, as in the records."""
         import pandas as pd
 
         rows = []
@@ -363,6 +364,8 @@ class BatchResult:
         frame = pd.DataFrame(rows)
         if "page" in frame:  # failed sources have no page: keep the column integer
             frame["page"] = frame["page"].astype("Int64")
+            frame = frame.sort_values(["source", "page"], kind="stable", na_position="first",
+                                      ignore_index=True)
         return frame
 
     def __repr__(self) -> str:

@@ -57,6 +57,8 @@ def test_batch_writes_every_page_once(scans, tmp_path):
     assert summary[0].startswith("source,page,mean_confidence") and len(summary) == 10
     df = result.to_dataframe()
     assert len(df) == 9 and df["error"].notna().sum() == 2
+    order = list(zip(df["source"], df["page"].fillna(-1)))
+    assert order == sorted(order)  # by source and page, whatever order they finished in
     assert "9 pages" in result._repr_html_()
 
 
