@@ -37,9 +37,10 @@ EXPECTED = {
     "01_device_selection": ["auto picked:", "because:", "GPU unavailable reason:",
                             "best of 3 (ms)", "filters on "],
     "02_filter_effects": ["CER raw", "CER auto", "auto(deskew=false)", "unchanged: True",
+                          "grayscale(method=red): coloured marks over the print",
                           "invert,background,contrast", "image/png", WIDGET],
     "03_batch_extraction": ["InputError", "08_broken.png", "pages per minute", "05_ghost.png",
-                            "0 pages run again", "page(s) to review: ['05_ghost.png']",
+                            "0 pages recognised again", "page(s) to review: ['05_ghost.png']",
                             "pages to review with a threshold of 96", WIDGET],
 }
 
