@@ -79,7 +79,7 @@ class Engine:
                  timeout: float = 0, rotate_pages: bool = False,
                  rotate_confidence: float = ROTATE_CONFIDENCE,
                  password: str | None = None) -> None:
-        self.pipeline = Pipeline(check_filters(filters))
+        self.pipeline = Pipeline(filters)
         self.selection = device if isinstance(device, Selection) else select_device(device)
         self.lang = tesseract.check_lang(lang)
         self.psm = tesseract.check_psm(psm)
@@ -216,22 +216,6 @@ class Engine:
         return results
 
 
-def check_filters(filters: Any) -> Union[str, list[str], None]:
-    """Validate the type of a filter spec: a string, a list of strings or None
-    (:func:`~bgocr_nb.pipeline.parse_spec` checks the content)."""
-    if filters is None or isinstance(filters, str):
-        return filters
-    try:
-        items = list(filters)
-    except TypeError:
-        items = None
-    if items is None or not all(isinstance(item, str) for item in items):
-        raise ArgumentError(f"`filters` must be a filter spec such as 'auto', 'none' or "
-                            f"'deskew,background(radius=40)', or a list of such strings, got "
-                            f"{filters!r}.")
-    return items
-
-
 def _check_variables(variables: Any) -> Mapping | None:
     if variables is not None and not isinstance(variables, Mapping):
         raise ArgumentError(f"`variables` must be a dict of Tesseract variables, e.g. "
@@ -310,5 +294,5 @@ def preprocess(source: Source, *, device: DeviceSpec = "auto",
     """
     from .io import load_image
 
-    pipeline = Pipeline(check_filters(filters))
+    pipeline = Pipeline(filters)
     return pipeline.run(load_image(source, password=check_password(password)), device=device)

@@ -89,7 +89,12 @@ def parse_spec(spec: Union[str, Iterable[str], None]) -> list[Step]:
     if spec is None:
         return []
     if not isinstance(spec, str):
-        spec = ",".join(spec)
+        items = list(spec) if isinstance(spec, Iterable) else None
+        if items is None or not all(isinstance(item, str) for item in items):
+            raise ArgumentError(f"A filter spec is a string such as 'auto', 'none' or "
+                                f"'deskew,background(radius=40)', or a list of such strings, "
+                                f"got {spec!r}.")
+        spec = ",".join(items)
     text = spec.strip()
     if text.lower() in ("", "none", "raw"):
         return []

@@ -334,7 +334,7 @@ def test_renderers_given_as_one_name(tmp_path, page):
     (dict(workers=2.5), "`workers`"),
     (dict(chunk_size=0), "`chunk_size`"),
     (dict(variables=["a=b"]), "`variables` must be a dict"),
-    (dict(filters=5), "`filters` must be a filter spec"),
+    (dict(filters=5), "A filter spec is a string"),
     (dict(review_threshold="x"), "`review_threshold` must be a mean confidence from 0 to 100"),
     (dict(review_threshold=float("nan")), "`review_threshold`"),
     (dict(progress=3), r"`progress` must be True .*start\(\), update\(\), finish\(\)"),

@@ -103,8 +103,8 @@ def test_unexpected_error_while_loading_keeps_earlier_pages(monkeypatch):
 
 @pytest.mark.parametrize("options, match", [
     (dict(variables=["tessedit_char_whitelist=0123"]), "`variables` must be a dict"),
-    (dict(filters=5), "`filters` must be a filter spec"),
-    (dict(filters=["deskew", 3]), "`filters` must be a filter spec"),
+    (dict(filters=5), "A filter spec is a string"),
+    (dict(filters=["deskew", 3]), "A filter spec is a string"),
     (dict(timeout=-1), "timeout"),
 ])
 def test_engine_settings_checked_up_front(options, match):
@@ -115,7 +115,7 @@ def test_engine_settings_checked_up_front(options, match):
 
 
 def test_preprocess_checks_filters():
-    with pytest.raises(ArgumentError, match="`filters` must be a filter spec"):
+    with pytest.raises(ArgumentError, match="A filter spec is a string"):
         bgocr_nb.preprocess(np.full((40, 40), 255, np.uint8), device="cpu", filters=5)
 
 
