@@ -276,8 +276,9 @@ def _pages_from_pdf(data: bytes, name: str, dpi: float, max_pixels: int,
     except Exception as exc:  # PdfiumError, or anything a malformed file provokes
         if _pdf_has_no_pages(data, exc):
             raise InputError(f"{name}: the PDF has no pages.") from None
-        hint = " It is password-protected: pass password=." if "password" in str(exc).lower() \
-            else ""
+        hint = ("" if "password" not in str(exc).lower() else
+                " The password given is not the PDF's." if password else
+                " It is password-protected: pass password= (--password).")
         raise InputError(f"{name}: cannot open the PDF ({exc}).{hint}") from None
     try:
         if len(pdf) == 0:

@@ -105,7 +105,11 @@ def test_password_protected_pdf(tmp_path, page):
     with pikepdf.open(tmp_path / "plain.pdf") as pdf:
         pdf.save(tmp_path / "locked.pdf", encryption=pikepdf.Encryption(owner="o", user="secret"))
     proc = run(str(tmp_path / "locked.pdf"), "--cpu")
-    assert proc.returncode == 3 and "password" in proc.stderr.lower()
+    assert proc.returncode == 3 and "pass password= (--password)" in proc.stderr
+    proc = run(str(tmp_path / "locked.pdf"), "--cpu", "--password", "wrong")
+    assert proc.returncode == 3 and "The password given is not the PDF's" in proc.stderr
+    proc = run(str(tmp_path / "locked.pdf"), "--cpu", "--password", "secret")
+    assert proc.returncode == 0 and proc.stdout.startswith("Invoice"), proc.stderr
     pages = list(bgocr_nb.load_pages(tmp_path / "locked.pdf", password="secret", dpi=100))
     assert len(pages) == 1 and pages[0].ok
 
