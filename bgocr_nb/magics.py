@@ -97,6 +97,9 @@ class BgocrMagics(Magics):
         # but still passes the ";" on
         line = line.rstrip()
         line = line[:-1] if line.endswith(";") else line
+        if line.split()[:1] in (["-h"], ["--help"]):  # as %bgocr? shows it
+            print(self.bgocr.parser.format_help())
+            return None
         try:
             args = parse_argstring(self.bgocr, line)
         except ValueError as exc:  # unbalanced quotes
@@ -126,7 +129,8 @@ class BgocrMagics(Magics):
             return devices()
         from .inputs import expand_inputs, parse_lines
 
-        entries = list(args.sources) + (parse_lines(cell) if cell is not None else [])
+        entries = [e for e in list(args.sources) + (parse_lines(cell) if cell is not None else [])
+                   if e.strip()]  # an empty '' names nothing
         if not entries:
             raise UsageError("Give an image, PDF, folder, glob or URL (or --devices); "
                              "see %bgocr?")

@@ -119,6 +119,12 @@ def test_devices(ip, capsys):
     assert "OCR: Tesseract 5." in capsys.readouterr().out
 
 
+def test_dash_dash_help_prints_the_options(ip, capsys):
+    assert ip.run_line_magic("bgocr", "--help") is None
+    out = capsys.readouterr().out
+    assert "--filters" in out and "--out" in out and "--ui" in out
+
+
 def test_help_lists_shared_and_magic_options(ip):
     doc = ip.find_line_magic("bgocr").__doc__
     for option in ("--gpu", "--filters", "--lang", "-o NAME", "--ui", "--devices"):
@@ -174,6 +180,7 @@ def test_one_source_with_batch_options_runs_as_a_batch(ip, pages, tmp_path):
     ("{page} --tess-var bad", "name=value"),
     ("{missing}", "no such file"),
     ("", "Give an image"),
+    ("''", "Give an image"),
     ("{page} --bogus", "unrecognized arguments"),
     ("{page} --gpu x", "invalid int value"),
     ("{page} -o 1x", "variable name"),
