@@ -408,7 +408,7 @@ def test_resume_reads_results_written_before_source_keys(tmp_path, monkeypatch, 
 @pytest.mark.slow
 def test_dask_password_and_resume(tmp_path, monkeypatch):
     distributed = pytest.importorskip("dask.distributed", reason="needs the [dask] extra")
-    pikepdf = pytest.importorskip("pikepdf")
+    pikepdf = pytest.importorskip("pikepdf", reason="pikepdf writes the encrypted test PDF")
     Image.fromarray(text_page(["Locked page"])).convert("RGB").save(tmp_path / "p.pdf",
                                                                      resolution=100)
     with pikepdf.open(tmp_path / "p.pdf") as pdf:

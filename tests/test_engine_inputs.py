@@ -21,7 +21,7 @@ BAD_WIDTH = 1000  # pages this wide make the patched Tesseract raise
 
 @pytest.fixture
 def encrypted_pdf(tmp_path) -> Path:
-    pikepdf = pytest.importorskip("pikepdf")
+    pikepdf = pytest.importorskip("pikepdf", reason="pikepdf writes the encrypted test PDF")
     plain = tmp_path / "plain.pdf"
     Image.fromarray(text_page(["Secret invoice 2041"])).convert("RGB").save(plain, resolution=100)
     with pikepdf.open(plain) as pdf:
