@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Iterable, Iterator, Union
 
@@ -83,7 +82,7 @@ class Engine:
         self.selection = device if isinstance(device, Selection) else select_device(device)
         self.lang = tesseract.check_lang(lang)
         self.psm = tesseract.check_psm(psm)
-        self.variables = tesseract.check_variables(_check_variables(variables))
+        self.variables = tesseract.check_variables(variables)
         self.dpi, self.max_pixels = dpi, max_pixels
         self.keep_original, self.timeout = keep_original, tesseract.check_timeout(timeout)
         self.password = check_password(password)
@@ -214,13 +213,6 @@ class Engine:
                 return only
             raise only.exception
         return results
-
-
-def _check_variables(variables: Any) -> Mapping | None:
-    if variables is not None and not isinstance(variables, Mapping):
-        raise ArgumentError(f"`variables` must be a dict of Tesseract variables, e.g. "
-                            f"{{'preserve_interword_spaces': '1'}}, got {variables!r}.")
-    return variables
 
 
 def check_password(password: Any) -> str | None:

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -277,6 +278,9 @@ def check_variables(variables: dict[str, str] | None) -> dict[str, str]:
     ``_.-``), so nothing can add command-line arguments. Variables that name or
     write files are refused.
     """
+    if variables is not None and not isinstance(variables, Mapping):
+        raise ArgumentError(f"`variables` must be a dict of Tesseract variables, e.g. "
+                            f"{{'preserve_interword_spaces': '1'}}, got {variables!r}.")
     out = {}
     for name, value in (variables or {}).items():
         value = str(value)

@@ -40,7 +40,7 @@ SMALL_LINES = 15.0      # text line height (about the em) in pixels below which 
 TARGET_LINES = 21.0     # line height small text is enlarged to
 LARGE_LINES = 60.0      # line height above which Tesseract misreads (capitals 40+ px)
 TARGET_LARGE = 42.0     # line height large text is shrunk to (capitals about 30 px)
-MAX_SIDE = 32767        # pixels: Tesseract's limit on either side of a page
+MAX_SIDE = 32767        # pixels: Tesseract's limit on either side of a page (tesseract.MAX_SIDE)
 
 
 def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bool = True,
