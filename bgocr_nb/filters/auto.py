@@ -32,7 +32,6 @@ NOISE_SIGMA = 8.0       # gray levels; smoothing helps above this
 DENOISE_SIGMA = 0.7     # pixels: smooths grain, keeps strokes
 UNEVEN = 0.10           # paper field varies by more than 10 %
 DIM_PAPER = 235.0       # paper darker than this (gray, coloured) is normalised
-FAINT_INK = 60.0        # darkest ink lighter than this gets a contrast stretch
 FAINT_MARKS = 0.03      # show-through: faint marks away from the ink cover this much
 MARKS_WHITE = 0.5       # ... and are whitened from halfway to the paper level, away from ink
 MIN_SKEW = 0.3          # degrees; Tesseract copes with less
@@ -149,12 +148,12 @@ def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bo
             image = _contrast.enhance(image, marks=MARKS_WHITE, out=out)
             note("contrast", True, f"faint marks away from the text cover {marks:.1%} "
                  "(show-through, stains): whitened", marks=MARKS_WHITE)
-        elif black > FAINT_INK or normalised:
+        elif normalised:
             image = _contrast.enhance(image, out=out)
-            note("contrast", True, f"faint ink: darkest level {black:.0f}" if black > FAINT_INK
-                 else "stretch the ink to black after background removal")
-        else:
-            note("contrast", False, f"ink already dark ({black:.0f}) on clean paper")
+            note("contrast", True, "stretch the ink to black after background removal")
+        else:  # a stretch would change nothing Tesseract sees but what it clips
+            note("contrast", False, f"even white paper, darkest ink {black:.0f}: Tesseract "
+                 "adapts to the ink's contrast itself")
 
     # Text size: Tesseract reads lines of about 20 to 60 pixels best (capitals near 30 px).
     if (upscale or downscale) and not deskew:  # measured along the lines, however skewed
