@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
 from .errors import ArgumentError
 
 DEFAULTS = {"device": "auto", "filters": "auto", "lang": "eng", "psm": 3, "dpi": 300.0}
-MIN_DPI, MAX_DPI = 10, 4800  # PDF rendering: coarser is unreadable, finer needs gigapixels
 SCHEDULER_TIMEOUT = 10  # seconds to reach a Dask scheduler
 
 # (flags, argparse keywords): applied to an ArgumentParser by the CLI and turned
@@ -135,9 +133,6 @@ def engine_options(args: argparse.Namespace, defaults: dict[str, Any] | None = N
                "psm": args.psm if args.psm is not None else d["psm"],
                "dpi": args.dpi if args.dpi is not None else d["dpi"],
                "variables": parse_variables(args.tess_var)}
-    if not (math.isfinite(options["dpi"]) and MIN_DPI <= options["dpi"] <= MAX_DPI):
-        raise ArgumentError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, "
-                            f"got {options['dpi']:g}.")
     if args.max_pixels is not None:
         if args.max_pixels < 1:
             raise ArgumentError(f"--max-pixels must be at least 1, got {args.max_pixels}.")

@@ -11,7 +11,7 @@ import numpy as np
 from . import tesseract
 from .devices import DeviceSpec, Selection, select_device
 from .errors import ArgumentError, OcrError
-from .io import MAX_PIXELS, Page, Source, describe, load_pages
+from .io import MAX_PIXELS, Page, Source, check_dpi, describe, load_pages
 from .pipeline import Pipeline, Preprocessed, StepRecord
 from .results import OcrResult, PageFailure, ResultSet, as_page_error
 
@@ -83,7 +83,7 @@ class Engine:
         self.lang = tesseract.check_lang(lang)
         self.psm = tesseract.check_psm(psm)
         self.variables = tesseract.check_variables(variables)
-        self.dpi, self.max_pixels = dpi, max_pixels
+        self.dpi, self.max_pixels = check_dpi(dpi), max_pixels
         self.keep_original, self.timeout = keep_original, tesseract.check_timeout(timeout)
         self.password = check_password(password)
         if rotate_pages:

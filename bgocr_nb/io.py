@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 import os
 import re
 import urllib.error
@@ -25,6 +26,7 @@ from .errors import ArgumentError, BgocrError, InputError, MissingDependencyErro
 Source = Union[str, os.PathLike, bytes, np.ndarray, Any]
 
 MAX_PIXELS = 180_000_000   # one page; PIL's bomb check uses the same number
+MIN_DPI, MAX_DPI = 10, 4800  # PDF rendering: coarser is unreadable, finer needs gigapixels
 MAX_DOWNLOAD = 200 * 2**20  # bytes read from one URL
 BYTES_PER_PIXEL = 16        # a file may hold max_pixels of float RGBA: 16 bytes a pixel
 MIN_FILE_LIMIT = 256 * 2**20  # bytes: the file size limit is never below this
@@ -353,6 +355,7 @@ def load_pages(source: Source, *, dpi: float = 300, max_pixels: int = MAX_PIXELS
         regular file, or larger than :func:`max_file_bytes` allows.
     """
     name = describe(source)
+    check_dpi(dpi)
     _check_max_pixels(max_pixels)
     if isinstance(source, np.ndarray):
         yield Page(_check_array(source, name), name, 0)
@@ -380,6 +383,16 @@ def load_pages(source: Source, *, dpi: float = 300, max_pixels: int = MAX_PIXELS
         yield from _pages_from_pdf(data, name, dpi, max_pixels, password)
     else:
         yield from _pages_from_image_bytes(data, name, max_pixels)
+
+
+def check_dpi(dpi: Any) -> float:
+    """Validate a PDF rendering resolution: a number from MIN_DPI to MAX_DPI."""
+    ok = isinstance(dpi, (int, float, np.number)) and not isinstance(dpi, bool) \
+        and math.isfinite(dpi) and MIN_DPI <= dpi <= MAX_DPI
+    if not ok:
+        raise ArgumentError(f"`dpi` (PDF rendering) must be a number from {MIN_DPI} to "
+                            f"{MAX_DPI}, got {dpi!r}.")
+    return float(dpi)
 
 
 def _check_max_pixels(max_pixels: Any) -> None:

@@ -53,8 +53,8 @@ def test_leading_dash_path(tmp_path, page):
     (["--filters", "deskw"], 2, "Unknown filter 'deskw'"),
     (["--gpu", "3"], 2 if bgocr_nb.devices().gpus else 4, "GPU 3"),  # no such GPU / none
     (["--gpu", "0", "--cpu"], 2, "only one of"),
-    (["--dpi", "0"], 2, "--dpi must be between"),
-    (["--dpi", "nan"], 2, "--dpi must be between"),
+    (["--dpi", "0"], 2, "`dpi` (PDF rendering) must be a number from 10"),
+    (["--dpi", "nan"], 2, "`dpi` (PDF rendering) must be a number from 10"),
     (["--max-pixels", "0"], 2, "--max-pixels must be at least 1"),
     (["-f", "background(radius=-1)"], 2, "`radius` must be in"),
     (["-f", "contrast(out=1)"], 2, "Unknown parameter 'out=1'"),

@@ -106,6 +106,8 @@ def test_unexpected_error_while_loading_keeps_earlier_pages(monkeypatch):
     (dict(filters=5), "A filter spec is a string"),
     (dict(filters=["deskew", 3]), "A filter spec is a string"),
     (dict(timeout=-1), "timeout"),
+    (dict(dpi=0), r"`dpi` \(PDF rendering\) must be a number from 10"),
+    (dict(dpi=float("nan")), r"`dpi` \(PDF rendering\)"),
 ])
 def test_engine_settings_checked_up_front(options, match):
     with pytest.raises(ArgumentError, match=match):

@@ -170,7 +170,7 @@ def test_one_source_with_batch_options_runs_as_a_batch(ip, pages, tmp_path):
 @pytest.mark.parametrize("line, message", [
     ("{page} -f nope", "Unknown filter 'nope'"),
     ("{page} -f contrast(out=1)", "Unknown parameter 'out=1'"),
-    ("{page} --dpi -5", "--dpi must be between"),
+    ("{page} --dpi -5", "`dpi` (PDF rendering) must be a number from 10"),
     ("{page} -f background(radius=x)", "must be a number"),
     ("{page} --gpu 7", "GPU 7"),
     ("{page} --device tpu", "Unknown device"),
