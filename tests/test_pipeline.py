@@ -140,14 +140,14 @@ def test_scale_reports_the_enlargement(page):
 def test_auto_shrinks_large_text_to_the_size_tesseract_reads_best():
     """A page at 600 dpi: 12 pt lines are about 100 px, twice the size Tesseract
     reads best, so auto shrinks them to about 42 px; a page at 300 dpi keeps its size."""
-    from bgocr_nb.filters.analysis import line_height
+    from bgocr_nb.filters.deskew import measure
 
     large = synth.make_page("clean", lang="chi_sim", seed=1, dpi=600, width_px=4960,
                             font_size_pt=12)
     pre = Pipeline("auto").run(large.image, device="cpu")
     (step,) = [s for s in pre.steps if s.name == "downscale"]
     assert step.applied and pre.scale == step.params["factor"] < 0.6
-    assert line_height(pre.image.astype(np.float32)) == pytest.approx(42, abs=6)
+    assert measure(pre.image.astype(np.float32))[2] == pytest.approx(42, abs=6)  # line height
     assert bgocr_nb.cer(bgocr_nb.ocr(pre.image, lang="chi_sim", filters="none").text,
                         large.text) < 0.02
     usual = synth.make_page("clean", seed=1, dpi=300, width_px=2480, font_size_pt=11)

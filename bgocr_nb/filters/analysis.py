@@ -88,18 +88,6 @@ def text_radius(image: Any) -> float:
     return glyph_radius(text_height(image)) or background.default_radius(image.shape)
 
 
-def line_height(image: Any) -> float | None:
-    """Median height in pixels of the text lines of a straight page.
-
-    Lines are the runs of rows that hold ink; their height is about the font's
-    em in any script (glyph heights are not: Latin x-height is half of it). None
-    when fewer than two lines are found.
-    """
-    ink, factor = _ink(image)
-    height = profile_lines(ink.sum(axis=1))
-    return None if height is None else height * factor
-
-
 def profile_lines(profile: np.ndarray, min_runs: int = 2,
                   longest: float | None = None) -> float | None:
     """The height of text lines from a projection profile taken across them: the
