@@ -46,7 +46,8 @@ from .errors import ArgumentError
 from .inputs import expand_inputs
 from .io import MAX_PIXELS, Page
 from .pipeline import Preprocessed
-from .results import LOW_CONFIDENCE, as_page_error, failure_record, save_image
+from .results import (LOW_CONFIDENCE, _reason, as_page_error, failure_record, save_image,
+                      writable_folder)
 from .tesseract import RENDERERS
 
 RESULTS_FILE = "results.jsonl"
@@ -135,36 +136,6 @@ def source_key(source: str) -> str:
         return os.path.realpath(os.path.expanduser(source))
     except (OSError, ValueError):  # a name the OS refuses (a NUL byte): fails when read
         return os.path.abspath(source)
-
-
-def writable_folder(path: Any, name: str) -> Path:
-    """The folder ``path`` (given as parameter ``name``), made if missing.
-
-    Raises
-    ------
-    ArgumentError
-        When ``path`` is not a path, is an existing file, or cannot be made.
-    """
-    try:
-        folder = Path(path)
-    except TypeError:
-        raise ArgumentError(f"`{name}` must be a folder path, got {path!r}.") from None
-    if folder.exists() and not folder.is_dir():
-        raise ArgumentError(f"{name}={str(folder)!r} is a file, not a folder: give a folder "
-                            "(it is made if missing).")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (OSError, ValueError) as exc:
-        raise ArgumentError(f"{name}={str(folder)!r}: cannot make the folder ({_reason(exc)}); "
-                            "give a folder you can write to.") from None
-    return folder
-
-
-def _reason(exc: BaseException) -> str:
-    """An OSError's reason and file, e.g. ``Not a directory: 'a/b'``."""
-    reason = getattr(exc, "strerror", None) or str(exc)
-    filename = getattr(exc, "filename", None)
-    return f"{reason}: {filename!r}" if filename else reason
 
 
 def _is_index(value: Any) -> bool:

@@ -212,6 +212,36 @@ def as_page_error(exc: Exception, source: str, page: int | None) -> BgocrError:
     return error
 
 
+def writable_folder(path: Any, name: str) -> Path:
+    """The folder ``path`` (given as parameter ``name``), made if missing.
+
+    Raises
+    ------
+    ArgumentError
+        When ``path`` is not a path, is an existing file, or cannot be made.
+    """
+    try:
+        folder = Path(path)
+    except TypeError:
+        raise ArgumentError(f"`{name}` must be a folder path, got {path!r}.") from None
+    if folder.exists() and not folder.is_dir():
+        raise ArgumentError(f"{name}={str(folder)!r} is a file, not a folder: give a folder "
+                            "(it is made if missing).")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as exc:
+        raise ArgumentError(f"{name}={str(folder)!r}: cannot make the folder ({_reason(exc)}); "
+                            "give a folder you can write to.") from None
+    return folder
+
+
+def _reason(exc: BaseException) -> str:
+    """An OSError's reason and file, e.g. ``Not a directory: 'a/b'``."""
+    reason = getattr(exc, "strerror", None) or str(exc)
+    filename = getattr(exc, "filename", None)
+    return f"{reason}: {filename!r}" if filename else reason
+
+
 def save_image(image: np.ndarray, path: str | Path) -> Path:
     """Write a uint8 page to ``path`` (format from the suffix), making its folder.
 
@@ -225,11 +255,9 @@ def save_image(image: np.ndarray, path: str | Path) -> Path:
 
     try:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except (OSError, TypeError, ValueError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        raise ArgumentError(f"Cannot save the image to {path!s}: cannot make its folder "
-                            f"({reason}); give a path in a folder you can write to.") from None
+    except TypeError:
+        raise ArgumentError(f"The image path must be a path, got {path!r}.") from None
+    writable_folder(path.parent, "folder")
     if path.is_dir():
         raise ArgumentError(f"{path} is a folder: give a file name, e.g. {path / 'page.png'}.")
     try:
