@@ -27,6 +27,9 @@ Source = Union[str, os.PathLike, bytes, np.ndarray, Any]
 
 MAX_PIXELS = 180_000_000   # one page; PIL's bomb check uses the same number
 MIN_DPI, MAX_DPI = 10, 4800  # PDF rendering: coarser is unreadable, finer needs gigapixels
+ORIENTATION = 0x0112        # the EXIF (and TIFF) tag of the turn a viewer applies
+SQUARE = 1.01               # resolutions closer than this are taken as square pixels
+MAX_ASPECT = 4.0            # ... and ones further apart than this as a bad header
 MAX_DOWNLOAD = 200 * 2**20  # bytes read from one URL
 BYTES_PER_PIXEL = 16        # a file may hold max_pixels of float RGBA: 16 bytes a pixel
 MIN_FILE_LIMIT = 256 * 2**20  # bytes: the file size limit is never below this
@@ -54,7 +57,8 @@ class Page:
         frame of a multi-page file whose other pages still load.
     dpi : float or None
         Resolution, from the file's metadata or the PDF rendering (None: unknown).
-        Tesseract is told it, as it is when it reads the file itself.
+        Tesseract is told it, as it is when it reads the file itself. Where a
+        file declares two (a fax), its pixels are made square at the finer one.
     """
 
     image: np.ndarray | None
@@ -140,27 +144,46 @@ def _from_pil(img: Any, name: str, index: int) -> Page:
     return Page(np.asarray(img.convert("RGB")), name, index)
 
 
-def _declared_dpi(img: Any) -> float | None:
-    """The resolution an image file declares, if it could be a scan's (100-2400 dpi).
+def _resolutions(img: Any) -> tuple[float, float] | None:
+    """The horizontal and vertical resolution an image file declares, or None."""
+    dpi = img.info.get("dpi")
+    try:
+        x, y = (float(v) for v in (dpi if isinstance(dpi, (tuple, list)) else (dpi, dpi)))
+    except (TypeError, ValueError):
+        return None
+    return (x, y) if x > 0 and y > 0 else None
+
+
+def _declared_dpi(resolution: float | None) -> float | None:
+    """A declared resolution if it could be a scan's (100-2400 dpi).
 
     72 and 96 are what cameras and screens write whatever the page: they say
     nothing about the text's size, so Tesseract is left to estimate it.
     """
-    dpi = img.info.get("dpi")
-    try:
-        x = float(dpi[0] if isinstance(dpi, (tuple, list)) else dpi)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return round(x) if 100 <= x <= 2400 else None
+    return round(resolution) if resolution and 100 <= resolution <= 2400 else None
+
+
+def _square_size(width: int, height: int, resolutions: tuple[float, float] | None
+                 ) -> tuple[int, int]:
+    """The size of a page with square pixels: stretched along its coarser axis
+    where the file declares two resolutions (a fax at 204 x 98 dpi has its text
+    squashed to half height). Resolutions within ``SQUARE`` of each other are
+    square already; ones more than ``MAX_ASPECT`` apart are no scanner's."""
+    if resolutions is None:
+        return width, height
+    x, y = resolutions
+    if not SQUARE < max(x, y) / min(x, y) <= MAX_ASPECT:
+        return width, height
+    return (width, round(height * x / y)) if x > y else (round(width * y / x), height)
 
 
 def _upright(img: Any) -> Any:
     """The frame the way image viewers show it. Cameras and phones store a photo as
     the sensor saw it and record the turn in its EXIF Orientation tag: a page
     photographed with the phone held upright is stored sideways."""
-    from PIL import ExifTags, ImageOps
+    from PIL import ImageOps
 
-    if img.getexif().get(ExifTags.Base.Orientation, 1) in (1, None):
+    if img.getexif().get(ORIENTATION, 1) in (1, None):
         return img  # no copy
     return ImageOps.exif_transpose(img)
 
@@ -234,14 +257,25 @@ def _failed(name: str, index: int, count: int | None, error: InputError) -> Page
 
 def _frame(img: Any, name: str, index: int, max_pixels: int) -> Page:
     """The current frame of ``img`` as a Page, its size checked before it is decoded."""
-    w, h = img.size
+    resolutions = _resolutions(img)
+    w, h = _square_size(*img.size, resolutions)
     if w * h > max_pixels:
-        raise InputError(_bomb(name, f"{w}x{h} pixels", max_pixels))
+        raise InputError(_bomb(name, f"{w}x{h} pixels" + (
+            "" if (w, h) == img.size else " once its pixels are made square"), max_pixels))
+    turn = img.getexif().get(ORIENTATION, 1)  # read before loading: Pillow turns a TIFF then
     img.load()
-    page = _from_pil(_upright(img), name, index)
-    page.dpi = _declared_dpi(img)
+    if resolutions and turn in (5, 6, 7, 8):  # turned a quarter: the axes swap
+        resolutions = resolutions[::-1]
+    upright = _upright(img)
+    page = _from_pil(upright, name, index)
     if page.image.size == 0:
         raise InputError(f"{name}: page {index + 1} has no pixels.")
+    size = _square_size(*upright.size, resolutions)
+    if size != upright.size:
+        import cv2
+
+        page.image = cv2.resize(page.image, size, interpolation=cv2.INTER_LINEAR)
+    page.dpi = _declared_dpi(max(resolutions) if resolutions else None)
     return page
 
 

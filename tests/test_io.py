@@ -74,6 +74,38 @@ def test_declared_resolution(tmp_path, page, suffix, declared, expected):
     assert pdf.dpi == 150
 
 
+@pytest.mark.parametrize("declared, orientation, shape, dpi", [
+    ((204, 98), 1, (125, 100), 204),   # a fax at standard resolution: rows twice as coarse
+    ((98, 204), 1, (60, 208), 204),    # ... the other way round
+    ((204, 196), 1, (62, 100), 204),   # fine mode: 4 % off square
+    ((300, 299), 1, (60, 100), 300),   # within 1 %: square
+    ((400, 50), 1, (60, 100), 400),    # 8 to 1: a bad header, left alone
+    ((204, 98), 6, (100, 125), 204),   # stored sideways: the turn swaps the axes
+])
+@pytest.mark.parametrize("suffix", [".tif", ".png"])  # Pillow turns a TIFF as it loads it
+def test_pages_get_square_pixels(tmp_path, declared, orientation, shape, dpi, suffix):
+    stored = np.full((60, 100), 255, np.uint8)
+    stored[20:40, 30:70] = 0
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"fax{suffix}"
+    Image.fromarray(stored).save(path, dpi=declared, exif=exif)
+    (loaded,) = load_pages(path)
+    assert loaded.image.shape == shape and loaded.dpi == dpi
+    box = loaded.image < 128  # the block keeps its place in the stretched page
+    rows, cols = np.flatnonzero(box.any(axis=1)), np.flatnonzero(box.any(axis=0))
+    upright = shape if orientation == 1 else shape[::-1]
+    along = (rows, cols) if orientation == 1 else (cols, rows)
+    assert along[0][0] == pytest.approx(20 / 60 * upright[0], abs=2)
+    assert along[1][0] == pytest.approx(30 / 100 * upright[1], abs=2)
+
+
+def test_square_pixels_count_against_the_pixel_limit(tmp_path):
+    Image.fromarray(np.zeros((100, 100), np.uint8)).save(tmp_path / "fax.tif", dpi=(400, 100))
+    with pytest.raises(InputError, match="40000x100|100x400.*once its pixels are made square"):
+        list(load_pages(tmp_path / "fax.tif", max_pixels=30_000))
+
+
 def _one_page_pdf(tmp_path, page):
     Image.fromarray(page).save(tmp_path / "one.pdf", resolution=100)
     return tmp_path / "one.pdf"

@@ -303,3 +303,21 @@ def test_a_tesseract_failure_is_no_timeout(monkeypatch, tesseract_engine, page):
         tesseract.recognize(page)
     with pytest.raises(OcrError, match=r"Tesseract failed \(status 1\)"):
         tesseract.orientation(page)
+
+
+def test_a_fax_with_oblong_pixels_reads(tmp_path):
+    # a fax at standard resolution, 204 x 98 dpi: stored as it is, its rows are twice
+    # as coarse and the text half as tall; Chinese read that way is mostly lost
+    import cv2
+    from PIL import Image
+
+    from bgocr_nb.synth import make_page
+
+    page = make_page("clean", lang="chi_sim", seed=0, dpi=200, width_px=1700, font_size_pt=10)
+    height, width = page.image.shape[:2]
+    squashed = cv2.resize(page.image, (width, height * 98 // 204), interpolation=cv2.INTER_AREA)
+    path = tmp_path / "fax.tif"
+    Image.fromarray(squashed > 160).save(path, compression="group4", dpi=(204, 98))
+    result = bgocr_nb.ocr(path, lang="chi_sim", device="cpu")
+    assert result.image.shape[0] == pytest.approx(page.image.shape[0], abs=3)
+    assert cer(result.text, page.text) < 0.05
