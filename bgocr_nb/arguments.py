@@ -28,9 +28,10 @@ ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                            help="a Tesseract variable (-c); repeatable")),
     (("--dpi",), dict(type=float, metavar="DPI", help="PDF rendering resolution (default 300)")),
     (("--password",), dict(metavar="P", help="password of encrypted PDFs")),
-    (("--rotate-pages",), dict(action="store_true",
-                               help="turn sideways and upside-down pages upright first "
-                                    "(Tesseract's orientation detection, ~0.25 s a page)")),
+    (("--rotate-pages",), dict(action=argparse.BooleanOptionalAction,
+                               help="turn every page upright first (Tesseract's orientation "
+                                    "detection, ~0.25 s a page); by default only a page read "
+                                    "with low confidence is turned, and read again")),
     (("--max-pixels",), dict(type=int, metavar="N",
                              help="largest page accepted, in pixels (decompression-bomb guard)")),
     (("--save-preprocessed",), dict(metavar="DIR", help="write each preprocessed page here")),
@@ -137,8 +138,8 @@ def engine_options(args: argparse.Namespace, defaults: dict[str, Any] | None = N
         if args.max_pixels < 1:
             raise ArgumentError(f"--max-pixels must be at least 1, got {args.max_pixels}.")
         options["max_pixels"] = args.max_pixels
-    if args.rotate_pages:
-        options["rotate_pages"] = True
+    if args.rotate_pages is not None:  # the flag, or --no-rotate-pages; else "weak"
+        options["rotate_pages"] = args.rotate_pages
     if getattr(args, "password", None) is not None:
         options["password"] = args.password
     return options

@@ -500,7 +500,7 @@ def batch(inputs: Any, *, device: Any = "auto", filters: str = "auto", lang: str
           review_threshold: float = LOW_CONFIDENCE, progress: Progress | None | bool = None,
           client: Any = None, timeout: float = 0,
           save_preprocessed: str | os.PathLike | None = None,
-          rotate_pages: bool = False, password: str | None = None) -> BatchResult:
+          rotate_pages: str | bool = "weak", password: str | None = None) -> BatchResult:
     """Recognise every page of many inputs.
 
     A page that fails, for whatever reason, is recorded with its error and the

@@ -10,10 +10,10 @@ import numpy as np
 
 from . import tesseract
 from .devices import DeviceSpec, Selection, select_device
-from .errors import ArgumentError, OcrError
+from .errors import ArgumentError, MissingDependencyError, OcrError
 from .io import MAX_PIXELS, Page, Source, check_dpi, describe, load_pages
 from .pipeline import Pipeline, Preprocessed, StepRecord
-from .results import OcrResult, PageFailure, ResultSet, as_page_error
+from .results import LOW_CONFIDENCE, OcrResult, PageFailure, ResultSet, as_page_error
 
 
 OCR_RETRIES = 2  # extra attempts for a page whose Tesseract run failed
@@ -21,6 +21,7 @@ OCR_RETRIES = 2  # extra attempts for a page whose Tesseract run failed
 # turned all four ways (150 dpi) OSD was never wrong, and right turns scored 0.1-20
 # (median 13): OCRmyPDF's default of 14 would leave most of them sideways.
 ROTATE_CONFIDENCE = 5.0
+ROTATE_WHEN = ("weak", "always", "never")  # rotate_pages: when OSD looks at a page
 
 
 class Engine:
@@ -49,10 +50,15 @@ class Engine:
         Keep each loaded page in its result (for before/after views).
     timeout : float
         Seconds allowed to Tesseract per page (0: no limit).
-    rotate_pages : bool
-        Turn each page upright first, by a quarter, half or three-quarter turn, as
-        Tesseract's orientation detection (OSD) finds it; for scans fed in sideways
-        or upside down. About 0.25 s a page more; needs Tesseract's ``osd`` data.
+    rotate_pages : {"weak", "always", "never"} or bool
+        When to turn a page upright, by a quarter, half or three-quarter turn, as
+        Tesseract's orientation detection (OSD) finds it: for scans fed in sideways
+        or upside down. ``"weak"`` (the default): only a page read with a mean
+        confidence under ``LOW_CONFIDENCE`` (an upside-down page reads near 35) is
+        looked at, turned and read again, and the better reading kept; pages read
+        well cost nothing more, and without the ``osd`` data nothing is turned.
+        ``"always"`` (True): every page is turned upright before it is read, about
+        0.25 s a page more; needs the ``osd`` data. ``"never"`` (False).
     rotate_confidence : float
         The OSD confidence a turn needs.
     password : str, optional
@@ -75,7 +81,7 @@ class Engine:
                  filters: Union[str, Iterable[str], None] = "auto", lang: str = "eng",
                  psm: int = 3, variables: dict[str, str] | None = None, dpi: float = 300,
                  max_pixels: int = MAX_PIXELS, keep_original: bool = True,
-                 timeout: float = 0, rotate_pages: bool = False,
+                 timeout: float = 0, rotate_pages: str | bool = "weak",
                  rotate_confidence: float = ROTATE_CONFIDENCE,
                  password: str | None = None) -> None:
         self.pipeline = Pipeline(filters)
@@ -86,9 +92,11 @@ class Engine:
         self.dpi, self.max_pixels = check_dpi(dpi), max_pixels
         self.keep_original, self.timeout = keep_original, tesseract.check_timeout(timeout)
         self.password = check_password(password)
-        if rotate_pages:
+        self.rotate_pages = check_rotate(rotate_pages)
+        if self.rotate_pages == "always":
             tesseract.check_osd()
-        self.rotate_pages, self.rotate_confidence = bool(rotate_pages), float(rotate_confidence)
+        self.rotate_confidence = float(rotate_confidence)
+        self._second_look = self.rotate_pages == "weak" and _has_osd()
 
     @property
     def device(self):
@@ -114,20 +122,13 @@ class Engine:
         start = time.perf_counter()
         pre = preprocessed if preprocessed is not None else self.preprocess(page.image)
         rotation = 0
-        if self.rotate_pages:
+        if self.rotate_pages == "always":
             pre, rotation = self._upright(page, pre)
-        dpi = _resolution(page, pre)
-        for attempt in range(OCR_RETRIES + 1):
-            t0 = time.perf_counter()
-            try:
-                found = tesseract.recognize(pre.image, lang=self.lang, psm=self.psm,
-                                            variables=self.variables, timeout=self.timeout,
-                                            renderers=renderers, dpi=dpi, words=words)
-                break
-            except OcrError:
-                if attempt == OCR_RETRIES:
-                    raise
-        ocr_s = time.perf_counter() - t0
+        found, ocr_s = self._read(page, pre, renderers, words)
+        if self._second_look and _mean(found) < LOW_CONFIDENCE:
+            pre, rotation, found, again_s = self._turn_weak(page, pre, found, renderers, words)
+            ocr_s += again_s
+        oriented = pre.steps and pre.steps[0].name == "rotate"  # OSD looked at the page
         return OcrResult(
             text=found.text, words=found.words or [], confidences=found.confidences,
             image=pre.image,
@@ -135,9 +136,45 @@ class Engine:
             page=page.index, device=pre.device.id, lang=self.lang, filters=self.pipeline.spec,
             steps=pre.steps, angle=pre.angle, rotation=rotation, files=found.files,
             timings={"load": load_seconds, "preprocess": pre.seconds,
-                     **({"orient": pre.steps[0].seconds} if self.rotate_pages else {}),
+                     **({"orient": pre.steps[0].seconds} if oriented else {}),
                      "ocr": ocr_s,
                      "total": load_seconds + time.perf_counter() - start})
+
+    def _read(self, page: Page, pre: Preprocessed, renderers: tuple[str, ...], words: bool
+              ) -> tuple[tesseract.Recognition, float]:
+        """Tesseract's reading of a preprocessed page, and its seconds (the last try's)."""
+        for attempt in range(OCR_RETRIES + 1):
+            t0 = time.perf_counter()
+            try:
+                found = tesseract.recognize(pre.image, lang=self.lang, psm=self.psm,
+                                            variables=self.variables, timeout=self.timeout,
+                                            renderers=renderers, dpi=_resolution(page, pre),
+                                            words=words)
+                return found, time.perf_counter() - t0
+            except OcrError:
+                if attempt == OCR_RETRIES:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _turn_weak(self, page: Page, pre: Preprocessed, found: tesseract.Recognition,
+                   renderers: tuple[str, ...], words: bool
+                   ) -> tuple[Preprocessed, int, tesseract.Recognition, float]:
+        """A page read weakly, turned as OSD finds it and read again; the reading with
+        the higher mean confidence is kept. Returns the page as kept (its first step
+        the ``rotate`` record), its turn, its reading and the seconds of the second."""
+        weak = f"read weakly (mean confidence {_mean(found):.0f} < {LOW_CONFIDENCE:.0f}): "
+        turned, rotation = self._upright(page, pre)
+        step, *rest = turned.steps
+        turned = replace(turned, steps=[replace(step, reason=weak + step.reason), *rest])
+        if not rotation:
+            return turned, 0, found, 0.0
+        again, seconds = self._read(page, turned, renderers, words)
+        if _mean(again) > _mean(found):
+            return turned, rotation, again, seconds
+        kept = replace(step, applied=False, params={},
+                       reason=f"{weak}{step.reason}; read turned at {_mean(again):.0f}, no "
+                              "better: kept as it was")
+        return replace(pre, steps=[kept, *pre.steps], seconds=turned.seconds), 0, found, seconds
 
     def _upright(self, page: Page, pre: Preprocessed) -> tuple[Preprocessed, int]:
         """Turn the page upright as Tesseract's OSD sees it on the preprocessed page
@@ -213,6 +250,30 @@ class Engine:
                 return only
             raise only.exception
         return results
+
+
+def check_rotate(rotate_pages: Any) -> str:
+    """One of ``ROTATE_WHEN`` from a ``rotate_pages`` setting (True: "always", False: "never")."""
+    if isinstance(rotate_pages, bool):
+        return "always" if rotate_pages else "never"
+    if rotate_pages not in ROTATE_WHEN:
+        raise ArgumentError(f"`rotate_pages` must be one of {', '.join(map(repr, ROTATE_WHEN))} "
+                            f"(or True / False), got {rotate_pages!r}.")
+    return rotate_pages
+
+
+def _has_osd() -> bool:
+    """Whether Tesseract's orientation data is installed."""
+    try:
+        tesseract.check_osd()
+    except MissingDependencyError:
+        return False
+    return True
+
+
+def _mean(found: tesseract.Recognition) -> float:
+    """A reading's mean word confidence; -1 for one without words."""
+    return float(np.mean(found.confidences)) if found.confidences else -1.0
 
 
 def check_password(password: Any) -> str | None:

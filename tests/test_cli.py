@@ -126,10 +126,13 @@ def test_rotate_pages(tmp_path):
 
     page = synth.make_page("clean", seed=0)
     Image.fromarray(np.ascontiguousarray(np.rot90(page.image, 2))).save(tmp_path / "upside.png")
-    proc = run(str(tmp_path / "upside.png"), "--cpu", "--json", "--rotate-pages")
-    assert proc.returncode == 0, proc.stderr
-    (record,) = json.loads(proc.stdout)
-    assert record["rotation"] == 180 and bgocr_nb.cer(record["text"], page.text) < 0.02
+    for flag, rotation in (("--rotate-pages", 180), ("--no-rotate-pages", 0),
+                           (None, 180)):  # by default a page read weakly is turned
+        proc = run(str(tmp_path / "upside.png"), "--cpu", "--json", *([flag] if flag else []))
+        assert proc.returncode == 0, proc.stderr
+        (record,) = json.loads(proc.stdout)
+        assert record["rotation"] == rotation, flag
+        assert (bgocr_nb.cer(record["text"], page.text) < 0.02) == bool(rotation), flag
 
 
 def test_a_closed_pipe_ends_quietly(scan):

@@ -267,8 +267,43 @@ def test_rotate_pages_turns_pages_upright(upright_page, engine, tesseract_engine
         (step,) = [s for s in result.steps if s.name == "rotate"]
         assert step.applied and "OSD" in step.reason and "orient" in result.timings
         assert result.to_dict()["rotation"] == result.rotation
-    upside_down = bgocr_nb.ocr(np.ascontiguousarray(np.rot90(image, 2)), device="cpu")
-    assert upside_down.rotation == 0 and cer(upside_down.text, truth) > 0.5  # without it
+    upside_down = np.ascontiguousarray(np.rot90(image, 2))
+    never = bgocr_nb.ocr(upside_down, device="cpu", rotate_pages=False)
+    assert never.rotation == 0 and cer(never.text, truth) > 0.5  # without it
+
+
+def test_a_page_read_weakly_is_turned_by_default(upright_page):
+    image, truth = upright_page
+    for quarter in (1, 2, 3):
+        result = bgocr_nb.ocr(np.ascontiguousarray(np.rot90(image, quarter)), device="cpu")
+        assert cer(result.text, truth) < 0.02, quarter
+        if result.rotation:  # Tesseract reads a page turned a quarter clockwise itself
+            (step,) = [s for s in result.steps if s.name == "rotate"]
+            assert step.applied and step.reason.startswith("read weakly (mean confidence")
+            assert "orient" in result.timings
+    upright = bgocr_nb.ocr(image, device="cpu")  # read well: OSD is not asked
+    assert upright.rotation == 0 and not [s for s in upright.steps if s.name == "rotate"]
+    assert "orient" not in upright.timings
+
+
+def test_a_turn_that_reads_worse_is_not_kept(upright_page, monkeypatch):
+    from bgocr_nb import engine
+
+    image, truth = upright_page
+    monkeypatch.setattr(engine, "LOW_CONFIDENCE", 101.0)  # every page counts as weak
+    monkeypatch.setattr(tesseract, "orientation",  # and OSD wrongly calls it upside down
+                        lambda *a, **k: tesseract.Orientation(2, 20.0))
+    result = bgocr_nb.ocr(image, device="cpu")
+    (step,) = [s for s in result.steps if s.name == "rotate"]
+    assert result.rotation == 0 and not step.applied and "kept as it was" in step.reason
+    assert cer(result.text, truth) < 0.02 and result.image.shape == image.shape
+
+
+def test_without_the_osd_data_weak_pages_stay_as_they_are(upright_page, monkeypatch):
+    monkeypatch.setattr(tesseract, "_packs", lambda: ("eng",))
+    image, _ = upright_page
+    result = bgocr_nb.ocr(np.ascontiguousarray(np.rot90(image, 2)), device="cpu")
+    assert result.rotation == 0 and not [s for s in result.steps if s.name == "rotate"]
 
 
 def test_rotate_pages_on_a_page_without_text(upright_page):
@@ -285,7 +320,9 @@ def test_rotate_pages_needs_the_osd_data(monkeypatch):
     monkeypatch.setattr(tesseract, "_packs", lambda: ("eng",))
     with pytest.raises(MissingDependencyError, match="apt-get install tesseract-ocr-osd"):
         Engine(device="cpu", rotate_pages=True)
-    Engine(device="cpu")  # only asked for when used
+    Engine(device="cpu")  # only asked for when every page is to be turned
+    with pytest.raises(ArgumentError, match="`rotate_pages` must be one of 'weak'"):
+        Engine(device="cpu", rotate_pages="sometimes")
 
 
 def test_a_tesseract_failure_is_no_timeout(monkeypatch, tesseract_engine, page):

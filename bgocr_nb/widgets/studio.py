@@ -146,9 +146,10 @@ class Studio(widgets.VBox):
                                  layout=widgets.Layout(width="160px"))
         self.psm = widgets.BoundedIntText(value=psm, min=0, max=13, description="psm",
                                           style=_SMALL, layout=widgets.Layout(width="110px"))
-        self.rotate = widgets.Checkbox(value=False, description="rotate pages", indent=False,
+        self.rotate = widgets.Checkbox(value=False, description="rotate every page", indent=False,
                                        tooltip="turn a sideways or upside-down page upright "
-                                               "before OCR (Tesseract's OSD, ~0.25 s)",
+                                               "before OCR (Tesseract's OSD, ~0.25 s); "
+                                               "unticked, only a page read weakly is turned",
                                        layout=widgets.Layout(width="auto"))
 
         # filters: one checkbox each, with their parameters; "auto" first
@@ -329,7 +330,8 @@ class Studio(widgets.VBox):
             self.status.value = ""
             engine = Engine(device=self._selection(), filters=self.spec, lang=self.lang.value,
                             psm=self.psm.value, variables=self.variables, dpi=self.dpi,
-                            max_pixels=self.max_pixels, rotate_pages=self.rotate.value)
+                            max_pixels=self.max_pixels,
+                            rotate_pages="always" if self.rotate.value else "weak")
             result = engine.recognize(Page(self.image, self.source_name, 0))
             self.result = result
             self._full_cache = ((result.filters, result.device), result.image)
