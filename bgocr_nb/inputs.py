@@ -16,7 +16,8 @@ from typing import Iterable, Union
 __all__ = ["IMAGE_SUFFIXES", "expand_inputs", "parse_lines"]
 
 #: Suffixes (lower case) picked up when a folder is expanded.
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".pdf"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".jp2",
+                            ".avif", ".heic", ".heif", ".pdf"})
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _GLOB = re.compile(r"[*?\[]")

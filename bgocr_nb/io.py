@@ -8,6 +8,7 @@ RGB array: multi-page TIFFs give every frame, PDFs every page rendered at
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import math
@@ -27,6 +28,7 @@ Source = Union[str, os.PathLike, bytes, np.ndarray, Any]
 
 MAX_PIXELS = 180_000_000   # one page; PIL's bomb check uses the same number
 MIN_DPI, MAX_DPI = 10, 4800  # PDF rendering: coarser is unreadable, finer needs gigapixels
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 ORIENTATION = 0x0112        # the EXIF (and TIFF) tag of the turn a viewer applies
 SQUARE = 1.01               # resolutions closer than this are taken as square pixels
 MAX_ASPECT = 4.0            # ... and ones further apart than this as a bad header
@@ -196,17 +198,37 @@ def _pages_from_image_bytes(data: bytes, name: str, max_pixels: int) -> Iterator
     old = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None
     try:
+        heif = _is_heif(data) and _heif_opener()
         try:
             img = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
+            if _is_heif(data) and not heif:
+                raise InputError(f"{name}: an HEIC/HEIF image (a phone's photo); reading it needs "
+                                 "pillow-heif: pip install 'bgocr-nb[heic]'.") from None
             raise InputError(f"{name}: not an image this tool can read (PNG, JPEG, TIFF, BMP, "
-                             "WebP, PDF).") from None
+                             "WebP, JPEG 2000, AVIF, HEIC, PDF).") from None
         except Exception as exc:  # a decoder meeting malformed data may raise anything
             raise InputError(f"{name}: the image header is corrupt ({exc}).") from None
         with img:
             yield from _frames(img, name, max_pixels, len(data))
     finally:
         Image.MAX_IMAGE_PIXELS = old
+
+
+def _is_heif(data: bytes) -> bool:
+    """Whether ``data`` starts as an HEIF file (HEIC photos): an ISO media ``ftyp`` box."""
+    return data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS
+
+
+@functools.cache
+def _heif_opener() -> bool:
+    """Teach Pillow to open HEIC/HEIF with pillow-heif, where it is installed (once)."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
 
 
 def _frame_count(img: Any) -> int | None:
@@ -359,7 +381,8 @@ def load_pages(source: Source, *, dpi: float = 300, max_pixels: int = MAX_PIXELS
     Parameters
     ----------
     source : path, URL, bytes, numpy.ndarray or PIL.Image.Image
-        Files: PNG, JPEG, TIFF (all frames), BMP, WebP, PDF. URLs: http(s), and
+        Files: PNG, JPEG, TIFF (all frames), BMP, WebP, JPEG 2000, AVIF, PDF, and
+        HEIC/HEIF with the ``heic`` extra (pillow-heif). URLs: http(s), and
         s3://, gs://, az:// through fsspec when its backends are installed.
         Image files are turned as their EXIF Orientation says (as viewers show
         them); arrays and PIL images are taken as they are.

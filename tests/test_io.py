@@ -19,14 +19,28 @@ from bgocr_nb import io as bgio
 from bgocr_nb.io import load_image, load_pages
 
 
-@pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif", ".bmp", ".webp"])
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif", ".bmp", ".webp", ".jp2", ".avif",
+                                    ".heic"])
 def test_image_formats(tmp_path, page, suffix):
     path = tmp_path / f"page{suffix}"
-    Image.fromarray(page).save(path)
-    img = load_image(path)  # WebP comes back as RGB
+    if suffix == ".heic":
+        pytest.importorskip("pillow_heif").register_heif_opener()  # to write one
+    Image.fromarray(page).convert("RGB" if suffix in (".avif", ".heic") else "L").save(
+        path, **({"quality": 95} if suffix in (".avif", ".heic") else {}))
+    img = load_image(path)  # WebP, AVIF and HEIC come back as RGB
     gray = img.astype(float) if img.ndim == 2 else img.mean(axis=2)
     assert gray.shape == page.shape and img.dtype == np.uint8
     assert np.abs(gray - page).mean() < 3
+
+
+def test_a_heic_photo_without_pillow_heif_says_what_to_install(tmp_path, page, monkeypatch):
+    pytest.importorskip("pillow_heif").register_heif_opener()
+    Image.fromarray(page).convert("RGB").save(tmp_path / "photo.heic")
+    data = (tmp_path / "photo.heic").read_bytes()
+    monkeypatch.setattr(bgio, "_heif_opener", lambda: False)  # as if it were not installed
+    monkeypatch.setattr(Image, "ID", [i for i in Image.ID if i != "HEIF"])
+    with pytest.raises(InputError, match=r"HEIC/HEIF.*pip install 'bgocr-nb\[heic\]'"):
+        list(load_pages(data))
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
