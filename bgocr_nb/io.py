@@ -198,11 +198,13 @@ def _pages_from_image_bytes(data: bytes, name: str, max_pixels: int) -> Iterator
     old = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None
     try:
-        heif = _is_heif(data) and _heif_opener()
+        heif = _is_heif(data)
         try:
+            if heif:
+                _heif_opener()
             img = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
-            if _is_heif(data) and not heif:
+            if heif and not _heif_opener():
                 raise InputError(f"{name}: an HEIC/HEIF image (a phone's photo); reading it needs "
                                  "pillow-heif: pip install 'bgocr-nb[heic]'.") from None
             raise InputError(f"{name}: not an image this tool can read (PNG, JPEG, TIFF, BMP, "
