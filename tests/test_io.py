@@ -24,7 +24,8 @@ from bgocr_nb.io import load_image, load_pages
 def test_image_formats(tmp_path, page, suffix):
     path = tmp_path / f"page{suffix}"
     if suffix == ".heic":
-        pytest.importorskip("pillow_heif").register_heif_opener()  # to write one
+        pytest.importorskip("pillow_heif", reason="the [heic] extra writes and reads HEIC"
+                            ).register_heif_opener()
     Image.fromarray(page).convert("RGB" if suffix in (".avif", ".heic") else "L").save(
         path, **({"quality": 95} if suffix in (".avif", ".heic") else {}))
     img = load_image(path)  # WebP, AVIF and HEIC come back as RGB
@@ -34,7 +35,8 @@ def test_image_formats(tmp_path, page, suffix):
 
 
 def test_a_heic_photo_without_pillow_heif_says_what_to_install(tmp_path, page, monkeypatch):
-    pytest.importorskip("pillow_heif").register_heif_opener()
+    pytest.importorskip("pillow_heif", reason="the [heic] extra writes the HEIC file"
+                        ).register_heif_opener()
     Image.fromarray(page).convert("RGB").save(tmp_path / "photo.heic")
     data = (tmp_path / "photo.heic").read_bytes()
     monkeypatch.setattr(bgio, "_heif_opener", lambda: False)  # as if it were not installed
