@@ -151,6 +151,8 @@ def is_inverted(image: Any) -> bool:
 
 BRIGHTER = 1.15  # light text stands this far above the paper level estimated round it
 FLAT = 0.4       # a printed ground's interquartile spread, at most, as a share of its contrast
+NARROW = 4       # a narrow ground's narrow side, at most, in paper-estimate windows
+RIM = 3          # pixels round a narrow ground where its soft edge is looked for
 
 
 def _grounds(dark: np.ndarray, small: np.ndarray, light: float, mask: np.ndarray,
@@ -205,23 +207,28 @@ def _grounds(dark: np.ndarray, small: np.ndarray, light: float, mask: np.ndarray
 
 
 def reversed_regions(image: Any, *, min_glyphs: int = 3) -> Any | None:
-    """Where a dark-on-light page holds light text on a wide dark ground: a
-    heading bar, a panel, a wide table header.
+    """Where a dark-on-light page holds light text on a dark ground: a heading
+    bar, a panel, a table header, a label.
 
-    Only grounds wider than the paper estimate's window are looked for: that
-    estimate takes them for paper, so background removal would whiten them,
-    text and all; their text gives them away, standing above the estimate. (A
-    narrow bar keeps its dark ground through background removal, and Tesseract
-    sees it as on the raw page.) A ground is a solid dark blob at least two
-    glyphs wide holding at least ``min_glyphs`` light glyph-shaped holes, and
-    taller than they are on average. Found on a copy about 1500 pixels across.
+    A ground is a solid dark blob at least two glyphs wide holding at least
+    ``min_glyphs`` light glyph-shaped holes, and taller than they are on average
+    (see :func:`_grounds`). Two kinds are looked for, on a copy about 1500 pixels
+    across:
+
+    - grounds wider than the paper estimate's window: the estimate takes them
+      for paper, so background removal would whiten them, text and all; their
+      text gives them away, standing above the estimate;
+    - narrower ones, such as a bar behind a line or two or a label, whose text
+      does not stand above the estimate: they are found on the page flattened
+      by a wider estimate, which evens out shadows and keeps them dark
+      (:func:`_narrow_grounds`). Raw Tesseract loses such lines.
+
     Returns a boolean mask of the grounds with all they enclose, shaped and
     placed like ``image``; None when there are none.
     """
     import cv2
 
     from . import background
-    from .analysis import glyphs
 
     check_image(image)
     if min(image.shape) < 32:  # no room for a line of text on a ground
@@ -234,18 +241,9 @@ def reversed_regions(image: Any, *, min_glyphs: int = 3) -> Any | None:
     small = ops.gaussian(image, 1.0)
     field = np.maximum(ops.to_host(background.estimate(small)), 1.0)
     small = ops.to_host(small)
-    over = small > BRIGHTER * field
-    if over.sum() < 6 * min_glyphs:  # nothing brighter than its paper: the usual page
-        return None
-    _, letters, keep, _ = glyphs(over)
-    if keep.sum() < min_glyphs:
-        return None
-    x, y, w, h = letters[keep, :4].T
-    level = float(np.median(field[y + h // 2, x + w // 2]))
-    light = float(np.median(small[over]))
-    dark = small < 0.5 * (level + light)  # the ground: below halfway
     mask = np.zeros(small.shape, np.uint8)
-    _grounds(dark.astype(np.uint8), small, light, mask, min_glyphs)
+    _wide_grounds(small, field, mask, min_glyphs)
+    _narrow_grounds(small, mask, min_glyphs)
     if not mask.any():
         return None
     mask = cv2.resize(mask.astype(np.float32), None, fx=factor, fy=factor,
@@ -256,6 +254,67 @@ def reversed_regions(image: Any, *, min_glyphs: int = 3) -> Any | None:
     return ops.xp.asarray(full)
 
 
+def _wide_grounds(small: np.ndarray, field: np.ndarray, mask: np.ndarray,
+                  min_glyphs: int) -> None:
+    """Add to ``mask`` the grounds the paper estimate ``field`` takes for paper:
+    their light text stands above it."""
+    from .analysis import glyphs
+
+    over = small > BRIGHTER * field
+    if over.sum() < 6 * min_glyphs:  # nothing brighter than its paper: the usual page
+        return
+    _, letters, keep, _ = glyphs(over)
+    if keep.sum() < min_glyphs:
+        return
+    x, y, w, h = letters[keep, :4].T
+    level = float(np.median(field[y + h // 2, x + w // 2]))
+    light = float(np.median(small[over]))
+    dark = small < 0.5 * (level + light)  # the ground: below halfway
+    _grounds(dark.astype(np.uint8), small, light, mask, min_glyphs)
+
+
+def _narrow_grounds(small: np.ndarray, mask: np.ndarray, min_glyphs: int) -> None:
+    """Add to ``mask`` the grounds narrower than ``NARROW`` paper-estimate windows,
+    whose text does not stand above the estimate (it does not take them for
+    paper, or only in part): bars behind a line or two, labels. They are found on
+    the page flattened by an estimate ``NARROW`` times wider, which evens out
+    shadows and uneven light but keeps them dark: dark by Otsu's threshold there,
+    with letters at the paper's level, twice ``min_glyphs`` of them."""
+    import cv2
+
+    from .background import default_radius, estimate
+    from .binarize import histogram, otsu_levels
+
+    reach = NARROW * default_radius(small.shape)
+    field = np.maximum(estimate(small, radius=reach), 1.0)
+    flat = np.minimum(small / field * 255.0, 255.0)  # even light: one threshold fits all
+    threshold, _, paper = otsu_levels(histogram(flat))
+    if paper is None:
+        return
+    found = np.zeros_like(mask)
+    # twice the letters: merged strokes of small dense print hold a few light gaps too
+    _grounds((flat < threshold).astype(np.uint8), flat, paper, found, 2 * min_glyphs)
+    count, regions, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
+    widest = 2 * reach + 1
+    rows, cols = small.shape
+    for i in np.flatnonzero(np.minimum(stats[1:, 2], stats[1:, 3]) <= widest) + 1:
+        x, y, w, h = stats[i, :4]
+        # the whole bar: where it has no text, or meets the page's edge, the estimate
+        # may take it for paper, and its soft rim looks light when flattened; along
+        # the bar, what is darker than halfway from its ink to its letters joins it
+        if w >= h:
+            y0, y1, x0, x1 = max(0, y - RIM), min(rows, y + h + RIM), 0, cols
+        else:
+            y0, y1, x0, x1 = 0, rows, max(0, x - RIM), min(cols, x + w + RIM)
+        band = small[y0:y1, x0:x1]
+        region = (regions[y0:y1, x0:x1] == i).astype(np.uint8)
+        ink, letters = np.percentile(band[region > 0], [10.0, 95.0])
+        darker = (band < 0.5 * (ink + letters)).astype(np.uint8) | region
+        _, parts = cv2.connectedComponents(darker, connectivity=8)
+        joined = np.unique(parts[region > 0])
+        mask[y0:y1, x0:x1] |= np.isin(parts, joined[joined > 0]).astype(np.uint8)
+
+
 def invert_regions(image: Any, mask: Any) -> Any:
     """Turn the light-on-dark parts of a page under ``mask`` (see
     :func:`reversed_regions`) into dark text on white: their ground maps to
@@ -263,8 +322,16 @@ def invert_regions(image: Any, mask: Any) -> Any:
     from .binarize import histogram, otsu_levels
 
     check_image(image)
-    xp = ops_for(image).xp
+    ops = ops_for(image)
+    xp = ops.xp
     _, ground, text = otsu_levels(histogram(image[mask][None, :]))
     ground, text = ground or 0.0, 255.0 if text is None else text
     flipped = xp.clip((text - image) * (255.0 / max(text - ground, 1.0)), 0.0, 255.0)
-    return xp.where(mask, flipped, image).astype(xp.float32)
+    # the ground's soft edge, a pixel or two either side of the mask's (found on a
+    # copy about 1500 pixels across), turns paper: half dark, it would turn half
+    # dark when flipped, and left as it is, it would stay; either way a thin line
+    edge = 2 * (math.ceil(max(image.shape) / 1500) + 1) + 1
+    region = mask.astype(xp.float32)
+    rim = (ops.maximum(region, edge) > 0) & ~(ops.minimum(region, edge) > 0)
+    out = xp.where(mask, flipped, image)
+    return xp.where(rim, xp.maximum(out, text), out).astype(xp.float32)
