@@ -294,6 +294,8 @@ def _narrow_grounds(small: np.ndarray, mask: np.ndarray, min_glyphs: int) -> Non
     found = np.zeros_like(mask)
     # twice the letters: merged strokes of small dense print hold a few light gaps too
     _grounds((flat < threshold).astype(np.uint8), flat, paper, found, 2 * min_glyphs)
+    if not found.any():  # the usual page
+        return
     count, regions, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
     widest = 2 * reach + 1
     rows, cols = small.shape
