@@ -153,6 +153,7 @@ BRIGHTER = 1.15  # light text stands this far above the paper level estimated ro
 FLAT = 0.4       # a printed ground's interquartile spread, at most, as a share of its contrast
 NARROW = 4       # a narrow ground's narrow side, at most, in paper-estimate windows
 RIM = 3          # pixels round a narrow ground where its soft edge is looked for
+SOLID = 1 / 80   # of the page's short side: a ground is solid this far across (3 mm on A4)
 
 
 def _grounds(dark: np.ndarray, small: np.ndarray, light: float, mask: np.ndarray,
@@ -211,9 +212,9 @@ def reversed_regions(image: Any, *, min_glyphs: int = 3) -> Any | None:
     bar, a panel, a table header, a label.
 
     A ground is a solid dark blob at least two glyphs wide holding at least
-    ``min_glyphs`` light glyph-shaped holes, and taller than they are on average
-    (see :func:`_grounds`). Two kinds are looked for, on a copy about 1500 pixels
-    across:
+    ``min_glyphs`` light glyph-shaped holes (twice as many in a narrow one), and
+    taller than they are on average (see :func:`_grounds`). Two kinds are
+    looked for, on a copy about 1500 pixels across:
 
     - grounds wider than the paper estimate's window: the estimate takes them
       for paper, so background removal would whiten them, text and all; their
@@ -279,7 +280,8 @@ def _narrow_grounds(small: np.ndarray, mask: np.ndarray, min_glyphs: int) -> Non
     paper, or only in part): bars behind a line or two, labels. They are found on
     the page flattened by an estimate ``NARROW`` times wider, which evens out
     shadows and uneven light but keeps them dark: dark by Otsu's threshold there,
-    with letters at the paper's level, twice ``min_glyphs`` of them."""
+    solid over ``SOLID`` of the page across, and holding twice ``min_glyphs``
+    letters."""
     import cv2
 
     from .background import default_radius, estimate
@@ -291,9 +293,13 @@ def _narrow_grounds(small: np.ndarray, mask: np.ndarray, min_glyphs: int) -> Non
     threshold, _, paper = otsu_levels(histogram(flat))
     if paper is None:
         return
+    dark = (flat < threshold).astype(np.uint8)
+    solid = max(5, round(min(small.shape) * SOLID))
+    if not cv2.erode(dark, np.ones((solid, solid), np.uint8)).any():
+        return  # no dark area that thick: the usual page, ink strokes only
     found = np.zeros_like(mask)
     # twice the letters: merged strokes of small dense print hold a few light gaps too
-    _grounds((flat < threshold).astype(np.uint8), flat, paper, found, 2 * min_glyphs)
+    _grounds(dark, flat, paper, found, 2 * min_glyphs)
     if not found.any():  # the usual page
         return
     count, regions, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
