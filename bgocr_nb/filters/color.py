@@ -154,13 +154,15 @@ FLAT = 0.4       # a printed ground's interquartile spread, at most, as a share 
 NARROW = 4       # a narrow ground's narrow side, at most, in paper-estimate windows
 RIM = 3          # pixels round a narrow ground where its soft edge is looked for
 SOLID = 1 / 80   # of the page's short side: a ground is solid this far across (3 mm on A4)
+GROUND = 0.6     # ... and that solid core is this dark, at most, as a share of the paper
 
 
 def _grounds(dark: np.ndarray, small: np.ndarray, light: float, mask: np.ndarray,
-             min_glyphs: int) -> None:
+             min_glyphs: int, widest: float = math.inf) -> None:
     """Add to ``mask`` the blobs of a host ``dark`` mask that are grounds of light
     text, with all they enclose: at least two glyphs wide and twenty glyphs' area
-    large, covering most of what they enclose, taller than the light glyph-shaped
+    large, at most ``widest`` pixels across their narrow side, covering most of
+    what they enclose, taller than the light glyph-shaped
     holes in them on average, of which they hold ``min_glyphs``, and flat: one ink,
     whose values in ``small`` spread little next to their distance to the ``light``
     text's level (an engraving's hatching or a photo's shading does not)."""
@@ -175,7 +177,7 @@ def _grounds(dark: np.ndarray, small: np.ndarray, light: float, mask: np.ndarray
     interior = np.bincount(ground[cv2.erode(dark, np.ones((3, 3), np.uint8)) > 0],
                            minlength=len(stats) + 1)[1:]
     wide = np.r_[False, (width >= 2 * size) & (area >= 20 * size * size)
-                 & (interior >= 0.05 * area)]
+                 & (interior >= 0.05 * area) & (np.minimum(width, height) <= widest)]
     if not wide.any():
         return
     _, holes, keep, _ = glyphs(1 - dark)  # light blobs, with the ground above and below
@@ -280,7 +282,8 @@ def _narrow_grounds(small: np.ndarray, mask: np.ndarray, min_glyphs: int) -> Non
     paper, or only in part): bars behind a line or two, labels. They are found on
     the page flattened by an estimate ``NARROW`` times wider, which evens out
     shadows and uneven light but keeps them dark: dark by Otsu's threshold there,
-    solid over ``SOLID`` of the page across, and holding twice ``min_glyphs``
+    with a core of ink (under ``GROUND`` of the paper) ``SOLID`` of the page
+    thick, at most ``NARROW`` windows across, and holding twice ``min_glyphs``
     letters."""
     import cv2
 
@@ -295,17 +298,17 @@ def _narrow_grounds(small: np.ndarray, mask: np.ndarray, min_glyphs: int) -> Non
         return
     dark = (flat < threshold).astype(np.uint8)
     solid = max(5, round(min(small.shape) * SOLID))
-    if not cv2.erode(dark, np.ones((solid, solid), np.uint8)).any():
-        return  # no dark area that thick: the usual page, ink strokes only
+    ink = (flat < GROUND * paper).astype(np.uint8)  # printed: a shadow's edge is lighter
+    if not cv2.erode(ink, np.ones((solid, solid), np.uint8)).any():
+        return  # the usual page: no area of ink that thick, only strokes
     found = np.zeros_like(mask)
     # twice the letters: merged strokes of small dense print hold a few light gaps too
-    _grounds(dark, flat, paper, found, 2 * min_glyphs)
-    if not found.any():  # the usual page
+    _grounds(dark, flat, paper, found, 2 * min_glyphs, widest=2 * reach + 1)
+    if not found.any():
         return
     count, regions, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
-    widest = 2 * reach + 1
     rows, cols = small.shape
-    for i in np.flatnonzero(np.minimum(stats[1:, 2], stats[1:, 3]) <= widest) + 1:
+    for i in range(1, count):
         x, y, w, h = stats[i, :4]
         # the whole bar: where it has no text, or meets the page's edge, the estimate
         # may take it for paper, and its soft rim looks light when flattened; along
