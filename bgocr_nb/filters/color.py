@@ -319,8 +319,8 @@ def _narrow_grounds(small: np.ndarray, mask: np.ndarray, min_glyphs: int) -> Non
             y0, y1, x0, x1 = 0, rows, max(0, x - RIM), min(cols, x + w + RIM)
         band = small[y0:y1, x0:x1]
         region = (regions[y0:y1, x0:x1] == i).astype(np.uint8)
-        ink, letters = np.percentile(band[region > 0], [10.0, 95.0])
-        darker = (band < 0.5 * (ink + letters)).astype(np.uint8) | region
+        level, letters = np.percentile(band[region > 0], [10.0, 95.0])
+        darker = (band < 0.5 * (level + letters)).astype(np.uint8) | region
         _, parts = cv2.connectedComponents(darker, connectivity=8)
         joined = np.unique(parts[region > 0])
         mask[y0:y1, x0:x1] |= np.isin(parts, joined[joined > 0]).astype(np.uint8)
