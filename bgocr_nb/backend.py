@@ -36,10 +36,16 @@ class Ops:
         """Copy ``image`` back to a NumPy array."""
         return np.asarray(image)
 
-    def to_uint8(self, image: Any) -> np.ndarray:
-        """Round a [0, 255] float image to uint8 (on the device) and copy it to the host."""
+    def quantize(self, image: Any) -> Any:
+        """Round a [0, 255] float image to uint8, on its device (uint8 passes through)."""
         xp = self.xp
-        return self.to_host(xp.clip(image + 0.5, 0, 255).astype(xp.uint8))
+        if image.dtype == xp.uint8:
+            return image
+        return xp.clip(image + 0.5, 0, 255).astype(xp.uint8)
+
+    def to_uint8(self, image: Any) -> np.ndarray:
+        """:meth:`quantize` ``image`` and copy it to the host."""
+        return self.to_host(self.quantize(image))
 
     def histogram(self, image: Any) -> np.ndarray:
         """Counts of the 256 gray levels [i, i + 1) as a float64 host array."""
@@ -179,7 +185,9 @@ class CvOps(Ops):
         self.cv2.divide(image, field, dst=field, scale=255.0)  # one parallel pass
         return self.cv2.min(field, 255.0, dst=field)
 
-    def to_uint8(self, image):
+    def quantize(self, image):
+        if image.dtype == np.uint8:
+            return image
         return self.cv2.convertScaleAbs(image)  # rounds and saturates (inputs are >= 0)
 
     def histogram(self, image):

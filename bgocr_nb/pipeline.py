@@ -254,7 +254,7 @@ class Pipeline:
                 records.append(StepRecord(step.filter.name, params=dict(step.params),
                                           seconds=seconds))
             angle = info.get("angle", angle)
-        host = ops.to_uint8(grayscale(page))
+        host = ops.to_uint8(page if page.ndim == 2 else grayscale(page))
         return Preprocessed(host, records, float(angle), selection.device,
                             time.perf_counter() - start, scale)
 

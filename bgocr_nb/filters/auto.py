@@ -50,7 +50,8 @@ def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bo
     A colour page is made gray first: by luma, or, where coloured marks such as
     seals lie over the print, by the channel that drops them out. The candidates
     run in the order of the keywords, each decided on the page as the earlier ones
-    left it; each keyword turns one candidate off. Returns the image and
+    left it; each keyword turns one candidate off. A skew is measured in its turn
+    but removed after the contrast step, on the 8-bit page. Returns the image and
     ``{"steps": [...], "angle": float, "scale": float}``, where each step record
     is a dict with ``name``, ``applied``, ``reason`` and ``params``, and ``scale``
     is the resizing applied to small or large text (1.0 for none).
@@ -125,35 +126,43 @@ def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bo
         else:
             note("border", False, f"no dark edge bands ({area:.2%})")
 
-    angle, lines = 0.0, None
+    angle, extent, lines = 0.0, None, None
     if deskew:  # the skew, and the height of the lines across them (used below)
         angle, extent, lines = _deskew.measure(image)
         if abs(angle) >= MIN_SKEW and not lines:
             note("deskew", False, f"skew {angle:+.2f} deg, but no text lines run that way "
                  "(a page turned sideways?)", angle=angle)
             angle = 0.0
-        elif abs(angle) >= MIN_SKEW:
-            fill = 255.0 if normalised else stats.paper_brightness
-            image = _deskew.rotate(image, -angle, fill=min(fill, 255.0), keep=extent)
+        elif abs(angle) >= MIN_SKEW:  # the page is turned below, once its levels are final
             note("deskew", True, f"skew {angle:+.2f} deg", angle=angle)
+            turned = steps[-1]  # its record takes the time of the turn too
         else:
             note("deskew", False, f"skew {angle:+.2f} deg is below {MIN_SKEW} deg", angle=angle)
+            angle = 0.0
 
+    stretched = False
     if contrast:
         black, _ = _contrast.levels(image)
         marks = faint_marks(image)
         # an intermediate made here is overwritten in place (a full-size array less)
         out = None if ops_for(image).xp.may_share_memory(image, original) else image
         if marks > FAINT_MARKS:
-            image = _contrast.enhance(image, marks=MARKS_WHITE, out=out)
+            image, stretched = _contrast.enhance(image, marks=MARKS_WHITE, out=out), True
             note("contrast", True, f"faint marks away from the text cover {marks:.1%} "
                  "(show-through, stains): whitened", marks=MARKS_WHITE)
         elif normalised:
-            image = _contrast.enhance(image, out=out)
+            image, stretched = _contrast.enhance(image, out=out), True
             note("contrast", True, "stretch the ink to black after background removal")
         else:  # a stretch would change nothing Tesseract sees but what it clips
             note("contrast", False, f"even white paper, darkest ink {black:.0f}: Tesseract "
                  "adapts to the ink's contrast itself")
+
+    if angle:  # turned last, at 8 bits: half the cost of turning the float page
+        start = time.perf_counter()
+        fill = 255.0 if normalised or stretched else min(stats.paper_brightness, 255.0)
+        image = _deskew.rotate(ops_for(image).quantize(image), -angle, fill=fill, keep=extent)
+        turned["seconds"] += time.perf_counter() - start
+        clock[0] = time.perf_counter()
 
     # Text size: Tesseract reads lines of about 20 to 60 pixels best (capitals near 30 px).
     if (upscale or downscale) and not deskew:  # measured along the lines, however skewed
