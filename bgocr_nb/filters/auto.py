@@ -126,7 +126,7 @@ def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bo
         else:
             note("border", False, f"no dark edge bands ({area:.2%})")
 
-    angle, extent, lines = 0.0, None, None
+    angle, turn, extent, lines = 0.0, 0.0, None, None
     if deskew:  # the skew, and the height of the lines across them (used below)
         angle, extent, lines = _deskew.measure(image)
         if abs(angle) >= MIN_SKEW and not lines:
@@ -135,10 +135,9 @@ def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bo
             angle = 0.0
         elif abs(angle) >= MIN_SKEW:  # the page is turned below, once its levels are final
             note("deskew", True, f"skew {angle:+.2f} deg", angle=angle)
-            turned = steps[-1]  # its record takes the time of the turn too
+            turn, turned = -angle, steps[-1]  # its record takes the time of the turn too
         else:
             note("deskew", False, f"skew {angle:+.2f} deg is below {MIN_SKEW} deg", angle=angle)
-            angle = 0.0
 
     stretched = False
     if contrast:
@@ -157,10 +156,10 @@ def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bo
             note("contrast", False, f"even white paper, darkest ink {black:.0f}: Tesseract "
                  "adapts to the ink's contrast itself")
 
-    if angle:  # turned last, at 8 bits: half the cost of turning the float page
+    if turn:  # turned last, at 8 bits: half the cost of turning the float page
         start = time.perf_counter()
         fill = 255.0 if normalised or stretched else min(stats.paper_brightness, 255.0)
-        image = _deskew.rotate(ops_for(image).quantize(image), -angle, fill=fill, keep=extent)
+        image = _deskew.rotate(ops_for(image).quantize(image), turn, fill=fill, keep=extent)
         turned["seconds"] += time.perf_counter() - start
         clock[0] = time.perf_counter()
 
