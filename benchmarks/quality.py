@@ -77,6 +77,7 @@ class PageSpec:
     seed: int
     scale: float = 1.0  # font size relative to the default
     dpi: int = DPI      # the page and its text are drawn this much finer than at DPI
+    serif: bool = False  # a serif face (Noto Serif CJK, DejaVu Serif) instead of the sans
 
     @property
     def font_px(self) -> int:
@@ -85,13 +86,14 @@ class PageSpec:
     @property
     def name(self) -> str:
         small = "" if self.scale == 1.0 else f"@{self.scale:g}"
-        return f"{self.kind}/{self.lang}/s{self.seed}{small}"
+        return f"{self.kind}/{self.lang}/s{self.seed}{small}" + ("/serif" if self.serif else "")
 
 
-def corpus(kinds, langs, seeds, small_seeds, small_scale=SMALL, dpi=DPI) -> list[PageSpec]:
-    pages = [PageSpec(k, lg, s, 1.0, dpi) for k in kinds for lg in langs for s in seeds]
+def corpus(kinds, langs, seeds, small_seeds, small_scale=SMALL, dpi=DPI,
+           serif=False) -> list[PageSpec]:
+    pages = [PageSpec(k, lg, s, 1.0, dpi, serif) for k in kinds for lg in langs for s in seeds]
     if small_scale and small_scale != 1.0:
-        pages += [PageSpec(k, lg, s, small_scale, dpi) for k in kinds for lg in langs
+        pages += [PageSpec(k, lg, s, small_scale, dpi, serif) for k in kinds for lg in langs
                   for s in small_seeds]
     return pages
 
@@ -111,7 +113,7 @@ def run_page(spec: PageSpec, methods: tuple[str, ...]) -> dict:
     t0 = time.perf_counter()
     page = make_page(spec.kind, lang=spec.lang, seed=spec.seed, dpi=spec.dpi,
                      width_px=round(WIDTH_PX * spec.dpi / DPI),
-                     font_size_pt=spec.font_px * 72.0 / spec.dpi)
+                     font_size_pt=spec.font_px * 72.0 / spec.dpi, serif=spec.serif)
     row = {"page": spec.name, "kind": spec.kind, "lang": spec.lang, "seed": spec.seed,
            "dpi": spec.dpi, "font_px": spec.font_px, "height": page.image.shape[0],
            "width": page.image.shape[1], "true_angle": round(page.angle, 2)}
@@ -273,7 +275,7 @@ def report(rows: list[dict], methods: tuple[str, ...], s: dict, info: dict, args
                    f"{' and '.join(str(x) for x in sorted({r['font_px'] for r in rows}, reverse=True))} px "
                    f"at {rows[0]['dpi'] if rows else DPI} DPI; every method tells Tesseract that "
                    "resolution, as it reads "
-                   "it from a scan file.")
+                   "it from a scan file." + (" Serif faces." if args.serif else ""))
     summary = "\n".join([
         f"Machine: {C.machine_line(info)}. Code: {C.git_revision()}. "
         f"Run: `python benchmarks/quality.py {' '.join(args.argv)}`".rstrip() + f", {seconds / 60:.1f} min "
@@ -330,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dpi", type=int, default=DPI,
                     help=f"draw the pages this fine (default {DPI}; 300 as most scans), text "
                     "and page the same size on paper")
+    ap.add_argument("--serif", action="store_true",
+                    help="serif faces (Noto Serif CJK, DejaVu Serif): thin strokes that our "
+                    "own pages, in sans faces, never show the pipeline")
     ap.add_argument("--langs", help=f"comma-separated languages (default {','.join(LANGS)})")
     ap.add_argument("--seeds", help=f"comma-separated seeds (default {','.join(map(str, SEEDS))})")
     ap.add_argument("--small-seeds", help="seeds that also get a small-font page "
@@ -377,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     for lg in langs:
         tesseract.check_lang(lg)
 
-    specs = corpus(kinds, langs, seeds, small_seeds, args.small_scale, args.dpi)
+    specs = corpus(kinds, langs, seeds, small_seeds, args.small_scale, args.dpi, args.serif)
     info = C.machine()
     print(f"{len(specs)} pages x {len(methods)} methods on {args.jobs} processes; "
           f"{C.machine_line(info)}", file=sys.stderr, flush=True)
@@ -425,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.results:
         title = ("Quality" + (" (quick)" if args.quick else "")
                  + (", held-out kinds" if args.held_out else "")
-                 + (f", {args.dpi} dpi" if args.dpi != DPI else "") + f", {C.today()}")
+                 + (f", {args.dpi} dpi" if args.dpi != DPI else "")
+                 + (", serif faces" if args.serif else "") + f", {C.today()}")
         path = C.write_section(title, summary)
         print(f"wrote section '{title}' to {path}", file=sys.stderr)
     return 0
