@@ -296,14 +296,18 @@ def _narrow_grounds(small: np.ndarray, mask: np.ndarray, min_glyphs: int) -> Non
     threshold, _, paper = otsu_levels(histogram(flat))
     if paper is None:
         return
-    dark = (flat < threshold).astype(np.uint8)
     solid = max(5, round(min(small.shape) * SOLID))
     ink = (flat < GROUND * paper).astype(np.uint8)  # printed: a shadow's edge is lighter
-    if not cv2.erode(ink, np.ones((solid, solid), np.uint8)).any():
+    core = cv2.erode(ink, np.ones((solid, solid), np.uint8)) > 0
+    if not core.any():
         return  # the usual page: no area of ink that thick, only strokes
     found = np.zeros_like(mask)
-    # twice the letters: merged strokes of small dense print hold a few light gaps too
-    _grounds(dark, flat, paper, found, 2 * min_glyphs, widest=2 * reach + 1)
+    # dark by the page's threshold, or, as small light letters (thin, blurred) may be
+    # darker than it, by the point halfway from the solid ink to it
+    for level in (threshold, 0.5 * (float(np.median(flat[core])) + threshold)):
+        # twice the letters: merged strokes of small dense print hold a few light gaps too
+        _grounds((flat < level).astype(np.uint8), flat, paper, found, 2 * min_glyphs,
+                 widest=2 * reach + 1)
     if not found.any():
         return
     count, regions, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
