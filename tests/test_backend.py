@@ -84,6 +84,8 @@ def test_to_uint8_rounds_and_saturates_alike():
     values = np.array([[0.0, 0.4, 0.6, 127.4, 254.6, 255.0, 300.0]], np.float32)
     np.testing.assert_array_equal(cpu_ops().to_uint8(values), NDI.to_uint8(values))
     np.testing.assert_array_equal(cpu_ops().to_uint8(values), [[0, 0, 1, 127, 255, 255, 255]])
+    levels = np.array([[0, 7, 255]], np.uint8)  # 8-bit pages pass through as they are
+    assert cpu_ops().quantize(levels) is levels and NDI.quantize(levels) is levels
 
 
 def test_histograms_agree(noisy):
@@ -134,18 +136,22 @@ def test_reversed_regions_alike_on_both_backends(page):
     assert (cpu == nd).mean() > 0.99 and cpu[:180].mean() > 0.95
 
 
-def test_large_text_shrinks_alike_on_both_backends():
-    """A 600 dpi page: auto shrinks its text on either backend, to the same size."""
+@pytest.mark.parametrize("kind", ["shadow", "shadow+skew"])
+def test_large_text_shrinks_alike_on_both_backends(kind):
+    """A 600 dpi page: auto shrinks its text on either backend, to the same size
+    (a skewed one after turning it at 8 bits)."""
     from bgocr_nb import synth
     from bgocr_nb.filters import color
 
-    page = color.grayscale(synth.make_page("shadow", lang="chi_sim", seed=1, dpi=600,
+    page = color.grayscale(synth.make_page(kind, lang="chi_sim", seed=1, dpi=600,
                                            width_px=4960, font_size_pt=12).image)
     cpu = Pipeline("auto").run(page, device="cpu")
     with host_ops(NDI):
         nd = Pipeline("auto").run(page, device="cpu")
-    assert "downscale" in [s.name for s in cpu.steps if s.applied]
-    assert [str(s) for s in cpu.steps] == [str(s) for s in nd.steps]
+    applied = [s.name for s in cpu.steps if s.applied]
+    assert "downscale" in applied and ("deskew" in applied) == ("skew" in kind)
+    assert [(s.name, s.applied) for s in cpu.steps] == [(s.name, s.applied) for s in nd.steps]
+    assert abs(cpu.angle - nd.angle) < 0.05
     assert cpu.scale == nd.scale < 0.6 and cpu.image.shape == nd.image.shape
     assert np.abs(cpu.image.astype(int) - nd.image).mean() < 2.0
 
