@@ -158,14 +158,15 @@ GROUND = 0.6     # ... and that solid core is this dark, at most, as a share of 
 
 
 def _grounds(dark: np.ndarray, small: np.ndarray, light: float, mask: np.ndarray,
-             min_glyphs: int, widest: float = math.inf) -> None:
+             min_glyphs: int, widest: float = math.inf) -> bool:
     """Add to ``mask`` the blobs of a host ``dark`` mask that are grounds of light
     text, with all they enclose: at least two glyphs wide and twenty glyphs' area
     large, at most ``widest`` pixels across their narrow side, covering most of
     what they enclose, taller than the light glyph-shaped
     holes in them on average, of which they hold ``min_glyphs``, and flat: one ink,
     whose values in ``small`` spread little next to their distance to the ``light``
-    text's level (an engraving's hatching or a photo's shading does not)."""
+    text's level (an engraving's hatching or a photo's shading does not). Returns
+    whether any blob was large enough to be one."""
     import cv2
 
     from .analysis import glyphs
@@ -179,7 +180,7 @@ def _grounds(dark: np.ndarray, small: np.ndarray, light: float, mask: np.ndarray
     wide = np.r_[False, (width >= 2 * size) & (area >= 20 * size * size)
                  & (interior >= 0.05 * area) & (np.minimum(width, height) <= widest)]
     if not wide.any():
-        return
+        return False
     _, holes, keep, _ = glyphs(1 - dark)  # light blobs, with the ground above and below
     x, y, w, h, a = holes.T
     above = ground[np.maximum(y - 1, 0), x + w // 2]
@@ -207,6 +208,7 @@ def _grounds(dark: np.ndarray, small: np.ndarray, light: float, mask: np.ndarray
         outside = crop.copy()
         cv2.floodFill(outside, None, (0, 0), 1)
         mask[gy:gy + gh, gx:gx + gw] |= ((1 - outside) | crop)[1:-1, 1:-1]
+    return True
 
 
 def reversed_regions(image: Any, *, min_glyphs: int = 3) -> Any | None:
@@ -303,11 +305,13 @@ def _narrow_grounds(small: np.ndarray, mask: np.ndarray, min_glyphs: int) -> Non
         return  # the usual page: no area of ink that thick, only strokes
     found = np.zeros_like(mask)
     # dark by the page's threshold, or, as small light letters (thin, blurred) may be
-    # darker than it, by the point halfway from the solid ink to it
+    # darker than it, by the point halfway from the solid ink to it; that only splits
+    # the blobs found first, so it is looked at only where some were large enough
     for level in (threshold, 0.5 * (float(np.median(flat[core])) + threshold)):
         # twice the letters: merged strokes of small dense print hold a few light gaps too
-        _grounds((flat < level).astype(np.uint8), flat, paper, found, 2 * min_glyphs,
-                 widest=2 * reach + 1)
+        if not _grounds((flat < level).astype(np.uint8), flat, paper, found, 2 * min_glyphs,
+                        widest=2 * reach + 1):
+            break
     if not found.any():
         return
     count, regions, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
