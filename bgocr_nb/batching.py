@@ -46,7 +46,7 @@ from .errors import ArgumentError
 from .inputs import expand_inputs
 from .io import MAX_PIXELS, Page
 from .pipeline import Preprocessed
-from .results import (LOW_CONFIDENCE, _reason, as_page_error, failure_record, save_image,
+from .results import (LOW_CONFIDENCE, as_page_error, failure_record, os_reason, save_image,
                       writable_folder)
 from .tesseract import RENDERERS
 
@@ -223,7 +223,7 @@ class OutputFolder:
             self._fh = open(self.jsonl, "ab")
         except OSError as exc:
             raise ArgumentError(f"out={str(self.path)!r}: cannot write the results there "
-                                f"({_reason(exc)}); give a folder you can write to.") from None
+                                f"({os_reason(exc)}); give a folder you can write to.") from None
         self._lock = threading.Lock()
 
     def done(self, source: str, page: int) -> bool:

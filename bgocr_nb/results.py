@@ -230,12 +230,12 @@ def writable_folder(path: Any, name: str) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError) as exc:
-        raise ArgumentError(f"{name}={str(folder)!r}: cannot make the folder ({_reason(exc)}); "
+        raise ArgumentError(f"{name}={str(folder)!r}: cannot make the folder ({os_reason(exc)}); "
                             "give a folder you can write to.") from None
     return folder
 
 
-def _reason(exc: BaseException) -> str:
+def os_reason(exc: BaseException) -> str:
     """An OSError's reason and file, e.g. ``Not a directory: 'a/b'``."""
     reason = getattr(exc, "strerror", None) or str(exc)
     filename = getattr(exc, "filename", None)
