@@ -88,6 +88,27 @@ def test_auto_applies_what_the_page_needs(kind, expected):
         assert out.angle == pytest.approx(page.angle, abs=0.2)
 
 
+def _noisy(dpi: int, em: int, lang: str = "eng", seed: int = 3) -> synth.Page:
+    return synth.make_page("noise", lang=lang, seed=seed, dpi=dpi, width_px=1240 * dpi // 150,
+                           font_size_pt=em * 72 / dpi)
+
+
+def test_auto_scales_the_denoising_blur_to_the_text():
+    """The same grain gets a wider blur under larger text (wider strokes): the
+    floor for small text, a share of the text height above it, capped."""
+    from bgocr_nb.filters.auto import DENOISE_MAX, DENOISE_SIGMA
+
+    sigmas = {}
+    for dpi, em in [(150, 20), (150, 34), (300, 41), (300, 68)]:
+        steps = Pipeline("auto").run(_noisy(dpi, em).image, device="cpu").steps
+        (step,) = [s for s in steps if s.name == "denoise"]
+        assert step.applied and "px high" in step.reason
+        sigmas[dpi, em] = step.params["sigma"]
+    assert sigmas[150, 20] == DENOISE_SIGMA
+    assert sigmas[150, 20] < sigmas[150, 34] < sigmas[300, 41] < sigmas[300, 68]
+    assert sigmas[300, 68] == DENOISE_MAX
+
+
 def test_auto_whitens_scanner_borders():
     page = synth.make_page("border", seed=3)
     gray = page.image if page.image.ndim == 2 else page.image.mean(axis=2)

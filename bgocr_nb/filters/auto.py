@@ -29,7 +29,9 @@ DARK_PAPER = DARK       # below: a dark ground (light text, or a page on a dark 
 BORDER_DARKNESS = 64.0  # scanner borders are near black
 BORDER_AREA = 0.001     # fraction of the page: even a sliver of a band reads as junk
 NOISE_SIGMA = 8.0       # gray levels; smoothing helps above this
-DENOISE_SIGMA = 0.7     # pixels: smooths grain, keeps strokes
+DENOISE_SIGMA = 0.85    # pixels, at least: smooths grain, keeps strokes
+DENOISE_PER_HEIGHT = 1 / 14  # ... or this share of the text height: larger text, wider strokes
+DENOISE_MAX = 2.5       # pixels, at most
 UNEVEN = 0.10           # paper field varies by more than 10 %
 DIM_PAPER = 235.0       # paper darker than this (gray, coloured) is normalised
 FAINT_MARKS = 0.03      # show-through: faint marks away from the ink cover this much
@@ -99,10 +101,15 @@ def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bo
     stats = measure(image)
     if denoise:
         if stats.noise_sigma > NOISE_SIGMA:
-            # a light blur: a median filter breaks the thin strokes of small CJK text
-            image = _denoise(image, method="gaussian", sigma=DENOISE_SIGMA)
-            note("denoise", True, f"noise sigma {stats.noise_sigma:.1f} > {NOISE_SIGMA:.0f}",
-                 method="gaussian", sigma=DENOISE_SIGMA)
+            # a blur scaled to the strokes: a median filter breaks the thin strokes of
+            # small CJK text
+            sigma = round(min(DENOISE_MAX, max(DENOISE_SIGMA, DENOISE_PER_HEIGHT
+                                               * (stats.text_height or 0.0))), 2)
+            image = _denoise(image, method="gaussian", sigma=sigma)
+            note("denoise", True, f"noise sigma {stats.noise_sigma:.1f} > {NOISE_SIGMA:.0f}: "
+                 f"a {sigma:g} px blur for " + (f"text {stats.text_height:.0f} px high"
+                                                if stats.text_height else "unmeasured text"),
+                 method="gaussian", sigma=sigma)
         else:
             note("denoise", False, f"noise sigma {stats.noise_sigma:.1f}")
 
