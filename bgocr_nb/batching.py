@@ -677,6 +677,7 @@ def _run_local(engine: Engine, sources: list[str], folder: OutputFolder | None,
                workers: int, chunk_size: int) -> None:
     """Loader thread -> bounded queue -> Tesseract pool -> writer (this thread).
 
+    A freed engine gets its next page before the pages it finished are written.
     If the batch stops on an exception (Ctrl-C, a crash), the pages being
     recognised finish and are written before it goes on.
     """
@@ -689,12 +690,17 @@ def _run_local(engine: Engine, sources: list[str], folder: OutputFolder | None,
     pending: dict[cf.Future, Page] = {}
     pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bgocr-ocr")
 
+    unwritten: list[tuple[dict, dict]] = []  # finished pages, not yet written
+
     def collect(block: bool) -> None:
         done, _ = cf.wait(pending, timeout=None if block else 0,
                           return_when=cf.FIRST_COMPLETED)
-        for fut in done:
-            record, extra = _outcome(fut, pending.pop(fut))
-            _emit(record, extra, folder, result, progress)
+        unwritten.extend(_outcome(fut, pending.pop(fut)) for fut in done)
+
+    def write() -> None:
+        while unwritten:
+            _emit(*unwritten[0], folder, result, progress)
+            del unwritten[0]
 
     def ocr(page: Page, pre: Preprocessed, load_s: float) -> tuple[dict, dict]:
         return _page_record(engine, page, pre, load_s, words, threshold, renderers, save_to)
@@ -709,6 +715,7 @@ def _run_local(engine: Engine, sources: list[str], folder: OutputFolder | None,
             except queue.Empty:
                 if pending:
                     collect(block=False)
+                    write()
                 continue
             if item is _DONE:
                 break
@@ -724,13 +731,15 @@ def _run_local(engine: Engine, sources: list[str], folder: OutputFolder | None,
                 while len(pending) >= workers:
                     collect(block=True)
                 pending[pool.submit(ocr, *item[1:])] = item[1]
+                write()  # once the next page is on its way: no engine waits on the disk
         while pending:
             collect(block=True)
+            write()
     except BaseException:
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)  # the pages being recognised finish
         with contextlib.suppress(Exception):  # the first error is the one to raise
-            for record, extra in _finished(pending):
+            for record, extra in [*unwritten, *_finished(pending)]:
                 _emit(record, extra, folder, result, progress)
         raise
     finally:
