@@ -156,6 +156,24 @@ def test_large_text_shrinks_alike_on_both_backends(kind):
     assert np.abs(cpu.image.astype(int) - nd.image).mean() < 2.0
 
 
+def test_noisy_page_smoothed_alike_on_both_backends():
+    """auto sizes its denoising blur to the text the same way on either backend
+    (a 300 dpi page: a blur over twice the floor) and smooths the page alike."""
+    from bgocr_nb import synth
+    from bgocr_nb.filters.auto import DENOISE_SIGMA
+
+    page = synth.make_page("noise", lang="chi_sim", seed=1, dpi=300, width_px=2480,
+                           font_size_pt=41 * 72 / 300).image
+    cpu = Pipeline("auto").run(page, device="cpu")
+    with host_ops(NDI):
+        nd = Pipeline("auto").run(page, device="cpu")
+    assert [str(s) for s in cpu.steps] == [str(s) for s in nd.steps]
+    (step,) = [s for s in cpu.steps if s.name == "denoise"]
+    assert step.applied and step.params["sigma"] > 2 * DENOISE_SIGMA
+    diff = np.abs(cpu.image.astype(int) - nd.image)
+    assert diff.mean() < 1.0 and (diff > 32).mean() < 0.001
+
+
 def test_fading_ink_unfades_alike_on_both_backends(page):
     from bgocr_nb.filters import contrast
 
