@@ -87,6 +87,12 @@ class Ops:
     def box_mean(self, image: Any, size: int) -> Any:
         raise NotImplementedError
 
+    def warp(self, image: Any, matrix: np.ndarray, shape: tuple[int, int],
+             fill: float = 255.0) -> Any:
+        """Map ``image`` through the 3x3 projective ``matrix`` (input (x, y) to
+        output (x, y)) onto a canvas of ``shape``, bilinear, ``fill`` outside."""
+        raise NotImplementedError
+
     def rotate(self, image: Any, angle: float, fill: float = 255.0,
                keep: tuple[float, float, float, float] | None = None) -> Any:
         """Rotate counter-clockwise by ``angle`` degrees onto the canvas of
@@ -204,6 +210,12 @@ class CvOps(Ops):
         return self.cv2.resize(image[: h2 * factor, : w2 * factor], (w2, h2),
                                interpolation=self.cv2.INTER_AREA)
 
+    def warp(self, image, matrix, shape, fill=255.0):
+        return self.cv2.warpPerspective(image, np.asarray(matrix, np.float64),
+                                        (shape[1], shape[0]), flags=self.cv2.INTER_LINEAR,
+                                        borderMode=self.cv2.BORDER_CONSTANT,
+                                        borderValue=float(fill))
+
     def rotate(self, image, angle, fill=255.0, keep=None):
         (out_h, out_w), m = rotation_geometry(image.shape, angle, keep)
         return self.cv2.warpAffine(image, m, (out_w, out_h), flags=self.cv2.INTER_LINEAR,
@@ -240,6 +252,16 @@ class NdiOps(Ops):
 
     def box_mean(self, image, size):
         return self.ndi.uniform_filter(image, size=_odd(size), mode="reflect")
+
+    def warp(self, image, matrix, shape, fill=255.0):
+        xp = self.xp
+        inv = xp.asarray(np.linalg.inv(np.asarray(matrix, np.float64)), dtype=xp.float32)
+        rows, cols = xp.mgrid[0: shape[0], 0: shape[1]].astype(xp.float32)
+        w = inv[2, 0] * cols + inv[2, 1] * rows + inv[2, 2]  # where each output pixel comes from
+        x = (inv[0, 0] * cols + inv[0, 1] * rows + inv[0, 2]) / w
+        y = (inv[1, 0] * cols + inv[1, 1] * rows + inv[1, 2]) / w
+        return self.ndi.map_coordinates(image, xp.stack([y, x]), output=xp.float32, order=1,
+                                        mode="constant", cval=float(fill))
 
     def rotate(self, image, angle, fill=255.0, keep=None):
         out_shape, m = rotation_geometry(image.shape, angle, keep)

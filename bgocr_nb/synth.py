@@ -942,6 +942,35 @@ def perspective(img: np.ndarray, rng: np.random.Generator, *, amount: float | No
                                borderValue=_warp_fill(img, fill))
 
 
+def tabletop(img: np.ndarray, rng: np.random.Generator, *, amount: float | None = None,
+             margin: float | None = None, surface: Sequence[int] | None = None) -> np.ndarray:
+    """A whole page photographed on a darker desk: the page, seen at an angle
+    (each corner moved by up to ``amount``, 3-7 % of its size), lies inside a frame
+    ``margin`` (8-15 %, and over ``amount``) wider than it on each side, on a
+    ``surface`` of wood or dark gray that lightens across the frame. Returns RGB."""
+    import cv2
+
+    amount = float(rng.uniform(0.03, 0.07)) if amount is None else float(amount)
+    margin = float(rng.uniform(max(0.08, amount + 0.02), 0.15)) if margin is None else float(margin)
+    if surface is None:
+        surface = ((int(rng.integers(95, 140)), int(rng.integers(65, 95)), int(rng.integers(40, 65)))
+                   if rng.random() < 0.5 else (int(rng.integers(40, 110)),) * 3)
+    page = _rgb(img)
+    h, w = page.shape[:2]
+    dy, dx = round(margin * h), round(margin * w)
+    out_h, out_w = h + 2 * dy, w + 2 * dx
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = src + np.float32([dx, dy]) + (rng.uniform(-amount, amount, (4, 2))
+                                        * np.float32([w, h])).astype(np.float32)
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    warped = cv2.warpPerspective(page, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR)
+    cover = cv2.warpPerspective(np.ones((h, w), np.float32), matrix, (out_w, out_h),
+                                flags=cv2.INTER_LINEAR)[..., None]
+    light = np.linspace(0.8, 1.1, out_w, dtype=np.float32)[None, :, None]
+    desk = np.clip(np.float32(surface) * light + rng.normal(0, 6, (out_h, out_w, 3)), 0, 255)
+    return _u8(cover * warped + (1.0 - cover) * desk)
+
+
 DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {
     "clean": clean,
     "gradient": gradient,
@@ -965,6 +994,7 @@ DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {
     "perspective": perspective,
     "stamp": stamp,
     "colored_ink": colored_ink,
+    "tabletop": tabletop,
 }
 
 HELD_OUT_KINDS: tuple[str, ...] = ("highlighter", "faded", "dither", "perspective")

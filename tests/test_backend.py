@@ -37,6 +37,34 @@ def test_ndimage_ops_match_opencv(noisy, op, args):
     assert np.quantile(diff, 0.999) < 8
 
 
+def test_projective_warp_matches_opencv(noisy):
+    h, w = noisy.shape
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[30, 10], [w - 20, 40], [w - 5, h - 25], [12, h - 8]])
+    import cv2
+
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    cv, nd = cpu_ops().warp(noisy, matrix, (h, w)), NDI.warp(noisy, matrix, (h, w))
+    assert cv.shape == nd.shape == (h, w)
+    diff = np.abs(cv.astype(np.float64) - nd)
+    assert diff.mean() < 0.5 and (diff > 8).mean() < 0.005  # the source's edge may differ
+    assert (cv[:3, :20] == 255).all() and (nd[:3, :20] == 255).all()  # outside it: the fill
+
+
+def test_page_on_a_desk_cut_out_alike_on_both_backends():
+    from bgocr_nb import synth
+
+    page = synth.make_page("tabletop", lang="chi_sim", seed=1).image
+    cpu = Pipeline("auto").run(page, device="cpu")
+    with host_ops(NDI):
+        nd = Pipeline("auto").run(page, device="cpu")
+    assert [str(s) for s in cpu.steps] == [str(s) for s in nd.steps]
+    assert [s.name for s in cpu.steps if s.applied][0] == "page"
+    assert cpu.image.shape == nd.image.shape
+    diff = np.abs(cpu.image.astype(int) - nd.image)
+    assert diff.mean() < 2.0 and (diff > 64).mean() < 0.01
+
+
 def test_rotation_geometry_grows_canvas():
     (h, w), m = rotation_geometry((100, 200), 90)
     assert (h, w) == (200, 100)

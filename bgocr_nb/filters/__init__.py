@@ -45,6 +45,7 @@ FILTERS: dict[str, Filter] = {f.name: f for f in (
            colour=True),
     Filter("grayscale", color.grayscale, "colour to gray (luma, min, max or one channel)",
            colour=True),
+    Filter("page", geometry.flatten_page, "cut a page photographed on a desk out, squared"),
     Filter("invert", color.invert, "swap light text on dark to dark on light"),
     Filter("border", geometry.remove_border, "paint dark scanner borders white"),
     Filter("denoise", denoise.denoise, "median or Gaussian smoothing of noise"),

@@ -44,13 +44,15 @@ TARGET_LARGE = 42.0     # line height large text is shrunk to (capitals about 30
 MAX_SIDE = 32767        # pixels: Tesseract's limit on either side of a page (tesseract.MAX_SIDE)
 
 
-def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bool = True,
-         background: bool = True, border: bool = True, deskew: bool = True, contrast: bool = True,
-         upscale: bool = True, downscale: bool = True) -> tuple[Any, dict]:
+def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool = True,
+         denoise: bool = True, background: bool = True, border: bool = True,
+         deskew: bool = True, contrast: bool = True, upscale: bool = True,
+         downscale: bool = True) -> tuple[Any, dict]:
     """Inspect a page and apply only the filters it needs.
 
     A colour page is made gray first: by luma, or, where coloured marks such as
-    seals lie over the print, by the channel that drops them out. The candidates
+    seals lie over the print, by the channel that drops them out. A page
+    photographed whole on a desk is cut out and squared next. The candidates
     run in the order of the keywords, each decided on the page as the earlier ones
     left it; each keyword turns one candidate off. A skew is measured in its turn
     but removed after the contrast step, on the 8-bit page. Returns the image and
@@ -82,6 +84,14 @@ def auto(image: Any, *, grayscale: bool = True, invert: bool = True, denoise: bo
                 if marks.crossing <= MARKS_CROSSING else
                 f"coloured ink covers {marks.area:.1%} of the page (fills, not marks)"))
         image = _grayscale(image)
+
+    corners = geometry.page_corners(image) if page else None
+    if corners is not None:
+        image = geometry.flatten_page(image, corners)
+        note("page", True, "a page photographed whole on a darker surface: cut out by its "
+             "four corners and squared", corners=[[round(float(v)) for v in c] for c in corners])
+    elif page:
+        note("page", False, "no whole page with four corners on a darker surround")
 
     level = paper_level(image)
     if invert and level < DARK_PAPER and light_text(image):

@@ -1,4 +1,4 @@
-"""Geometry: scanner borders and text size."""
+"""Geometry: photographed pages, scanner borders and text size."""
 
 from __future__ import annotations
 
@@ -78,6 +78,87 @@ def remove_border(image: Any, *, darkness: float = 96.0, pad: int = 4) -> Any:
     if pad:
         mask = ops.maximum(mask.astype(ops.xp.float32), 2 * pad + 1) > 0
     return ops.xp.where(mask, 255.0, image).astype(ops.xp.float32)
+
+
+PAGE_AREA = (0.2, 0.97)  # of the frame: a photographed page covers this much of it
+PAGE_FILL = 0.95         # ... and at least this much of its four-cornered outline
+SURFACE = 0.7            # the surface round it is darker than this share of the paper
+
+
+def page_corners(image: Any) -> np.ndarray | None:
+    """The corners of a page photographed whole on a darker surface (a desk).
+
+    Found on a copy about 600 pixels across: the largest bright region (paper by
+    Otsu's threshold, closed over its text), when its outline is four-cornered,
+    it lies wholly inside the frame, and what lies round it is darker.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        (4, 2) float corners ``(x, y)`` at full resolution: top left, top right,
+        bottom right, bottom left. None for a scan, or a photo the page fills or
+        leaves the frame in.
+    """
+    import cv2
+
+    check_image(image)
+    ops = ops_for(image)
+    factor = max(1, max(image.shape) // 600)
+    small = np.clip(ops.to_host(ops.downscale(image, factor)), 0, 255).astype(np.uint8)
+    h, w = small.shape
+    if min(h, w) < 32:
+        return None
+    _, paper = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    size = max(3, min(h, w) // 40) | 1  # wider than lines of text, narrower than a margin
+    paper = cv2.morphologyEx(paper, cv2.MORPH_CLOSE, np.ones((size, size), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
+    if n < 2:
+        return None
+    page = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    area = int(stats[page, cv2.CC_STAT_AREA])
+    if not PAGE_AREA[0] <= area / (h * w) <= PAGE_AREA[1]:
+        return None
+    region = (labels == page).astype(np.uint8)
+    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
+    quad = next((q for eps in (0.01, 0.02, 0.03, 0.05)
+                 if len(q := cv2.approxPolyDP(hull, eps * cv2.arcLength(hull, True), True)) == 4),
+                None)
+    if quad is None or area < PAGE_FILL * cv2.contourArea(quad):
+        return None
+    quad = quad.reshape(4, 2).astype(np.float64)
+    if quad.min() < 2 or (quad[:, 0] > w - 3).any() or (quad[:, 1] > h - 3).any():
+        return None  # a corner on the frame's edge: the page is not seen whole
+    if np.median(small[region == 0]) > SURFACE * np.median(small[region > 0]):
+        return None
+    centre = quad.mean(axis=0)  # clockwise in image coordinates, from the top left
+    quad = quad[np.argsort(np.arctan2(quad[:, 1] - centre[1], quad[:, 0] - centre[0]))]
+    quad = np.roll(quad, -int(np.argmin(quad.sum(axis=1))), axis=0)
+    quad = (quad + 0.5) * factor - 0.5
+    inward = quad.mean(axis=0) - quad  # a pixel and a half of the copy in: no desk at the edge
+    return quad + 1.5 * factor * np.sqrt(2) * inward / np.linalg.norm(inward, axis=1)[:, None]
+
+
+def flatten_page(image: Any, corners: np.ndarray | None = None) -> Any:
+    """Cut a photographed page out of its surroundings and square it.
+
+    The page between ``corners`` (see :func:`page_corners`, which finds them when
+    none are given) is mapped onto an upright rectangle as long as its longer
+    edges. An image with no such page comes back as it is.
+    """
+    import cv2
+
+    check_image(image)
+    corners = page_corners(image) if corners is None else np.asarray(corners, np.float64)
+    if corners is None:
+        return image
+    tl, tr, br, bl = corners
+    width = round(max(np.hypot(*(tr - tl)), np.hypot(*(br - bl))))
+    height = round(max(np.hypot(*(bl - tl)), np.hypot(*(br - tr))))
+    target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]],
+                      np.float32)
+    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
+    return ops_for(image).warp(image, matrix, (height, width), fill=255.0)
 
 
 def upscale(image: Any, *, factor: float = 2.0) -> Any:
