@@ -88,3 +88,23 @@ def test_a_tall_noise_strip_shrinks_at_most_tenfold():
     (step,) = [s for s in out.steps if s.name == "downscale"]
     assert out.scale >= 0.1 and out.image.dtype == np.uint8
     assert not step.applied or step.params["factor"] >= 0.1
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(40, 700), st.integers(40, 700), st.integers(3, 6),
+       st.integers(0, 2**32 - 1))
+def test_bright_polygons_on_dark_through_page(h, w, corners, seed):
+    """Light shapes on a dark ground, thin slivers and triangles among them: the
+    page finder takes a four-cornered one or none, and the cut-out is a page."""
+    import cv2
+
+    from bgocr_nb.filters import geometry
+
+    rng = np.random.default_rng(seed)
+    image = np.full((h, w), float(rng.integers(0, 120)), np.float32)
+    points = (rng.random((corners, 2)) * [w, h]).astype(np.int32)
+    cv2.fillPoly(image, [cv2.convexHull(points)], float(rng.integers(130, 256)))
+    found = geometry.page_corners(image)
+    assert found is None or found.shape == (4, 2)
+    out = geometry.flatten_page(image)
+    assert out.ndim == 2 and min(out.shape) >= 1 and np.isfinite(out).all()

@@ -124,8 +124,8 @@ def page_corners(image: Any) -> np.ndarray | None:
     quad = next((q for eps in (0.01, 0.02, 0.03, 0.05)
                  if len(q := cv2.approxPolyDP(hull, eps * cv2.arcLength(hull, True), True)) == 4),
                 None)
-    if quad is None or area < PAGE_FILL * cv2.contourArea(quad):
-        return None
+    if quad is None or not PAGE_FILL <= area / max(cv2.contourArea(quad), 1.0) <= 1 / PAGE_FILL:
+        return None  # no four-cornered outline that the region fills
     quad = quad.reshape(4, 2).astype(np.float64)
     if quad.min() < 2 or (quad[:, 0] > w - 3).any() or (quad[:, 1] > h - 3).any():
         return None  # a corner on the frame's edge: the page is not seen whole
