@@ -255,12 +255,12 @@ class NdiOps(Ops):
 
     def warp(self, image, matrix, shape, fill=255.0):
         xp = self.xp
-        inv = xp.asarray(np.linalg.inv(np.asarray(matrix, np.float64)), dtype=xp.float32)
-        rows, cols = xp.mgrid[0: shape[0], 0: shape[1]].astype(xp.float32)
-        w = inv[2, 0] * cols + inv[2, 1] * rows + inv[2, 2]  # where each output pixel comes from
-        x = (inv[0, 0] * cols + inv[0, 1] * rows + inv[0, 2]) / w
-        y = (inv[1, 0] * cols + inv[1, 1] * rows + inv[1, 2]) / w
-        return self.ndi.map_coordinates(image, xp.stack([y, x]), output=xp.float32, order=1,
+        (a, b, c), (d, e, f), (g, h, i) = np.linalg.inv(np.asarray(matrix, np.float64)).tolist()
+        rows = xp.arange(shape[0], dtype=xp.float32)[:, None]
+        cols = xp.arange(shape[1], dtype=xp.float32)[None, :]
+        w = g * cols + h * rows + i  # where each output pixel comes from, in projective form
+        coords = xp.stack([(d * cols + e * rows + f) / w, (a * cols + b * rows + c) / w])
+        return self.ndi.map_coordinates(image, coords, output=xp.float32, order=1,
                                         mode="constant", cval=float(fill))
 
     def rotate(self, image, angle, fill=255.0, keep=None):

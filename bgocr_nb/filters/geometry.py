@@ -135,7 +135,7 @@ def page_corners(image: Any) -> np.ndarray | None:
     quad = quad[np.argsort(np.arctan2(quad[:, 1] - centre[1], quad[:, 0] - centre[0]))]
     quad = np.roll(quad, -int(np.argmin(quad.sum(axis=1))), axis=0)
     quad = quad * factor
-    inward = quad.mean(axis=0) - quad  # a pixel and a half of the copy in: no desk at the edge
+    inward = quad.mean(axis=0) - quad  # a sample and a half in: no desk at the edge
     return quad + 1.5 * factor * np.sqrt(2) * inward / np.linalg.norm(inward, axis=1)[:, None]
 
 
