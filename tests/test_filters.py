@@ -539,6 +539,23 @@ def test_only_a_whole_page_on_a_darker_surround_is_cut_out(page):
     assert geometry.flatten_page(page) is page
 
 
+def test_a_page_in_falling_light_is_never_cut_short():
+    """Light falling off across the page: a threshold that leaves its dim side out
+    draws a straight edge across the paper. That is no page edge (it is no darker
+    beyond it), so the page is found whole or not at all, never cut short."""
+    import cv2
+
+    frame = np.full((700, 1000), 60.0, np.float32)
+    corners = np.array([[120, 80], [880, 110], [860, 620], [140, 600]], np.float32)
+    page = np.zeros_like(frame, np.uint8)
+    cv2.fillPoly(page, [corners.astype(np.int32)], 1)
+    light = np.linspace(70.0, 245.0, frame.shape[1], dtype=np.float32)[None, :]
+    frame = np.where(page > 0, light, frame)
+    found = geometry.page_corners(frame)  # at a lower threshold, past the cut
+    assert found is not None
+    assert cv2.contourArea(found.astype(np.float32)) > 0.9 * cv2.contourArea(corners)
+
+
 def test_small_chinese_photographed_on_a_desk_is_read():
     """auto cuts the page out first (its record gives the corners); left on the
     desk, the page's converging lines cost Tesseract small Chinese characters."""

@@ -83,14 +83,17 @@ def remove_border(image: Any, *, darkness: float = 96.0, pad: int = 4) -> Any:
 PAGE_AREA = (0.2, 0.97)  # of the frame: a photographed page covers this much of it
 PAGE_FILL = 0.95         # ... and at least this much of its four-cornered outline
 SURFACE = 0.7            # the surface round it is darker than this share of the paper
+EDGE = 0.85              # ... and just beyond each edge, darker than this share of inside
 
 
 def page_corners(image: Any) -> np.ndarray | None:
     """The corners of a page photographed whole on a darker surface (a desk).
 
-    Found on a sample about 600 pixels across: the largest bright region (paper by
-    Otsu's threshold, closed over its text), when its outline is four-cornered,
-    it lies wholly inside the frame, and what lies round it is darker.
+    Found on a sample about 600 pixels across: the largest bright region (paper
+    by Otsu's threshold, closed over its text), when its outline is four-cornered,
+    it lies wholly inside the frame, and what lies round it is darker. Where light
+    falls off across the page and its dim side drops below that threshold, lower
+    thresholds, down towards the surface's level, are tried too.
 
     Returns
     -------
@@ -105,10 +108,26 @@ def page_corners(image: Any) -> np.ndarray | None:
     ops = ops_for(image)
     factor = max(1, max(image.shape) // 600)  # every factor-th pixel: a page is no detail
     small = np.clip(ops.to_host(image[::factor, ::factor]), 0, 255).astype(np.uint8)
-    h, w = small.shape
-    if min(h, w) < 32:
+    if min(small.shape) < 32:
         return None
-    _, paper = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    otsu, _ = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    surface = float(np.median(small[small <= otsu]))
+    for level in otsu - (otsu - surface) * np.array([0.0, 0.25, 0.5]):
+        quad = _page_outline(small, level)
+        if quad is not None:
+            inward = quad.mean(axis=0) - quad  # a sample and a half in: no desk at the edge
+            return quad * factor + (1.5 * factor * np.sqrt(2) * inward
+                                    / np.linalg.norm(inward, axis=1)[:, None])
+    return None
+
+
+def _page_outline(small: np.ndarray, level: float) -> np.ndarray | None:
+    """The four corners of the page in a small uint8 sample, paper above ``level``
+    (see :func:`page_corners`), clockwise from the top left; None if none."""
+    import cv2
+
+    h, w = small.shape
+    paper = (small > level).astype(np.uint8)
     size = max(3, min(h, w) // 40) | 1  # wider than lines of text, narrower than a margin
     paper = cv2.morphologyEx(paper, cv2.MORPH_CLOSE, np.ones((size, size), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
@@ -129,14 +148,26 @@ def page_corners(image: Any) -> np.ndarray | None:
     quad = quad.reshape(4, 2).astype(np.float64)
     if quad.min() < 2 or (quad[:, 0] > w - 3).any() or (quad[:, 1] > h - 3).any():
         return None  # a corner on the frame's edge: the page is not seen whole
-    if np.median(small[region == 0]) > SURFACE * np.median(small[region > 0]):
-        return None
     centre = quad.mean(axis=0)  # clockwise in image coordinates, from the top left
     quad = quad[np.argsort(np.arctan2(quad[:, 1] - centre[1], quad[:, 0] - centre[0]))]
     quad = np.roll(quad, -int(np.argmin(quad.sum(axis=1))), axis=0)
-    quad = quad * factor
-    inward = quad.mean(axis=0) - quad  # a sample and a half in: no desk at the edge
-    return quad + 1.5 * factor * np.sqrt(2) * inward / np.linalg.norm(inward, axis=1)[:, None]
+    # every edge is the paper's own: darker beyond it (a desk), not paper in dimmer light
+    # cut off by the threshold, whose edge would be a straight line too
+    reach = max(3.0, min(h, w) / 50)
+    along = np.linspace(0.1, 0.9, 33)[:, None]
+    for start, end in zip(quad, np.roll(quad, -1, axis=0)):
+        points = start + along * (end - start)
+        normal = np.array([end[1] - start[1], start[0] - end[0]])  # outward, clockwise order
+        normal /= max(np.linalg.norm(normal), 1e-9)
+        levels = []
+        for side in (reach, -reach):
+            x, y = np.round(points + side * normal).T.astype(int)
+            levels.append(np.median(small[np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)]))
+        if levels[0] > EDGE * levels[1]:
+            return None
+    if np.median(small[region == 0]) > SURFACE * np.median(small[region > 0]):
+        return None
+    return quad
 
 
 def flatten_page(image: Any, corners: np.ndarray | None = None) -> Any:
