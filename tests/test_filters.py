@@ -556,6 +556,20 @@ def test_a_page_in_falling_light_is_never_cut_short():
     assert cv2.contourArea(found.astype(np.float32)) > 0.9 * cv2.contourArea(corners)
 
 
+def test_the_desk_round_a_photographed_page_is_no_ground_of_light_text():
+    """A dim page photographed on a dark desk, a corner lost in shadow (so the page
+    step leaves it): the desk reaches all four edges of the frame, round the page;
+    it is no bar or panel behind light text. Before, the page was inverted whole
+    and read as nothing."""
+    from bgocr_nb.metrics import cer
+
+    page = synth.make_page("photo+tabletop", seed=0)
+    gray = color.grayscale(page.image)
+    assert geometry.page_corners(gray) is None
+    assert color.reversed_regions(gray) is None
+    assert cer(bgocr_nb.ocr(page.image, dpi=150, device="cpu").text, page.text) < 0.02
+
+
 def test_small_chinese_photographed_on_a_desk_is_read():
     """auto cuts the page out first (its record gives the corners); left on the
     desk, the page's converging lines cost Tesseract small Chinese characters."""

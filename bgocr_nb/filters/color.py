@@ -172,12 +172,16 @@ def _grounds(dark: np.ndarray, small: np.ndarray, light: float, mask: np.ndarray
     from .analysis import glyphs
 
     ground, stats, _, text = glyphs(dark)
-    width, height, area = stats[:, 2], stats[:, 3], stats[:, 4]
+    x, y, width, height, area = stats.T
     size = text or 4.0  # a ground is wider than two glyphs, and larger than a few words' worth
+    # a dark blob that reaches all four edges of the frame surrounds the page (the desk
+    # under a photographed sheet): no printed ground
+    rows, cols = dark.shape
+    surround = (x == 0) & (y == 0) & (x + width == cols) & (y + height == rows)
     # ... and solid in places (a stroke is all edge): a quick test before the holes are labelled
     interior = np.bincount(ground[cv2.erode(dark, np.ones((3, 3), np.uint8)) > 0],
                            minlength=len(stats) + 1)[1:]
-    wide = np.r_[False, (width >= 2 * size) & (area >= 20 * size * size)
+    wide = np.r_[False, (width >= 2 * size) & (area >= 20 * size * size) & ~surround
                  & (interior >= 0.05 * area) & (np.minimum(width, height) <= widest)]
     if not wide.any():
         return False
