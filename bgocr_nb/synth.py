@@ -951,10 +951,13 @@ def tabletop(img: np.ndarray, rng: np.random.Generator, *, amount: float | None 
     import cv2
 
     amount = float(rng.uniform(0.03, 0.07)) if amount is None else float(amount)
-    margin = float(rng.uniform(max(0.08, amount + 0.02), 0.15)) if margin is None else float(margin)
+    if margin is None:
+        margin = float(rng.uniform(max(0.08, amount + 0.02), 0.15))
     if surface is None:
-        surface = ((int(rng.integers(95, 140)), int(rng.integers(65, 95)), int(rng.integers(40, 65)))
-                   if rng.random() < 0.5 else (int(rng.integers(40, 110)),) * 3)
+        if rng.random() < 0.5:  # wood
+            surface = tuple(int(rng.integers(lo, hi)) for lo, hi in ((95, 140), (65, 95), (40, 65)))
+        else:
+            surface = (int(rng.integers(40, 110)),) * 3
     page = _rgb(img)
     h, w = page.shape[:2]
     dy, dx = round(margin * h), round(margin * w)
