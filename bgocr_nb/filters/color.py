@@ -165,7 +165,8 @@ def _grounds(dark: np.ndarray, small: np.ndarray, light: float, mask: np.ndarray
     what they enclose, taller than the light glyph-shaped
     holes in them on average, of which they hold ``min_glyphs``, and flat: one ink,
     whose values in ``small`` spread little next to their distance to the ``light``
-    text's level (an engraving's hatching or a photo's shading does not). Returns
+    text's level (an engraving's hatching or a photo's shading does not), and not
+    reaching all four edges of the frame (a desk round a photographed page). Returns
     whether any blob was large enough to be one."""
     import cv2
 
@@ -174,13 +175,13 @@ def _grounds(dark: np.ndarray, small: np.ndarray, light: float, mask: np.ndarray
     ground, stats, _, text = glyphs(dark)
     x, y, width, height, area = stats.T
     size = text or 4.0  # a ground is wider than two glyphs, and larger than a few words' worth
+    # ... and solid in places (a stroke is all edge): a quick test before the holes are labelled
+    interior = np.bincount(ground[cv2.erode(dark, np.ones((3, 3), np.uint8)) > 0],
+                           minlength=len(stats) + 1)[1:]
     # a dark blob that reaches all four edges of the frame surrounds the page (the desk
     # under a photographed sheet): no printed ground
     rows, cols = dark.shape
     surround = (x == 0) & (y == 0) & (x + width == cols) & (y + height == rows)
-    # ... and solid in places (a stroke is all edge): a quick test before the holes are labelled
-    interior = np.bincount(ground[cv2.erode(dark, np.ones((3, 3), np.uint8)) > 0],
-                           minlength=len(stats) + 1)[1:]
     wide = np.r_[False, (width >= 2 * size) & (area >= 20 * size * size) & ~surround
                  & (interior >= 0.05 * area) & (np.minimum(width, height) <= widest)]
     if not wide.any():
