@@ -88,11 +88,6 @@ def test_auto_applies_what_the_page_needs(kind, expected):
         assert out.angle == pytest.approx(page.angle, abs=0.2)
 
 
-def _noisy(dpi: int, em: int, lang: str = "eng", seed: int = 3) -> synth.Page:
-    return synth.make_page("noise", lang=lang, seed=seed, dpi=dpi, width_px=1240 * dpi // 150,
-                           font_size_pt=em * 72 / dpi)
-
-
 def test_auto_scales_the_denoising_blur_to_the_text():
     """The same grain gets a wider blur under larger text (wider strokes): the
     floor for small text, a share of the text height above it, capped."""
@@ -100,7 +95,9 @@ def test_auto_scales_the_denoising_blur_to_the_text():
 
     sigmas = {}
     for dpi, em in [(150, 20), (150, 34), (300, 41), (300, 68)]:
-        steps = Pipeline("auto").run(_noisy(dpi, em).image, device="cpu").steps
+        page = synth.make_page("noise", seed=3, dpi=dpi, width_px=1240 * dpi // 150,
+                               font_size_pt=em * 72 / dpi)
+        steps = Pipeline("auto").run(page.image, device="cpu").steps
         (step,) = [s for s in steps if s.name == "denoise"]
         assert step.applied and "px high" in step.reason
         sigmas[dpi, em] = step.params["sigma"]
