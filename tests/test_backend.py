@@ -38,11 +38,11 @@ def test_ndimage_ops_match_opencv(noisy, op, args):
 
 
 def test_projective_warp_matches_opencv(noisy):
+    import cv2
+
     h, w = noisy.shape
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     dst = np.float32([[30, 10], [w - 20, 40], [w - 5, h - 25], [12, h - 8]])
-    import cv2
-
     matrix = cv2.getPerspectiveTransform(src, dst)
     cv, nd = cpu_ops().warp(noisy, matrix, (h, w)), NDI.warp(noisy, matrix, (h, w))
     assert cv.shape == nd.shape == (h, w)
