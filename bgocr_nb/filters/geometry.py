@@ -111,7 +111,10 @@ def page_corners(image: Any) -> np.ndarray | None:
     if min(small.shape) < 32:
         return None
     otsu, _ = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    surface = float(np.median(small[small <= otsu]))
+    dark = small[small <= otsu]
+    if not dark.size:  # one level throughout: a blank frame
+        return None
+    surface = float(np.median(dark))
     for level in otsu - (otsu - surface) * np.array([0.0, 0.25, 0.5]):
         quad = _page_outline(small, level)
         if quad is not None:
