@@ -539,6 +539,23 @@ def test_only_a_whole_page_on_a_darker_surround_is_cut_out(page):
     assert geometry.flatten_page(page) is page
 
 
+def test_a_frame_printed_on_a_white_sheet_is_no_desk():
+    """A certificate: a thick dark frame printed round the text, a white margin
+    and a footer line outside it. The frame is no desk (white paper lies beyond
+    it), so the sheet is not cut down to what the frame holds."""
+    import cv2
+
+    from tests.conftest import text_page
+
+    sheet = np.full((900, 700), 250, np.float32)
+    cv2.rectangle(sheet, (50, 50), (650, 760), 20, thickness=70)
+    body = text_page(["Certificate of completion"]).astype(np.float32)[:, :460]
+    sheet[300:300 + body.shape[0], 120:120 + body.shape[1]] = body
+    foot = text_page(["Registered office: 27 Harbour Street"]).astype(np.float32)[:80, :660]
+    sheet[810:810 + foot.shape[0], 20:20 + foot.shape[1]] = foot
+    assert geometry.page_corners(sheet) is None
+
+
 def test_a_page_in_falling_light_is_never_cut_short():
     """Light falling off across the page: a threshold that leaves its dim side out
     draws a straight edge across the paper. That is no page edge (it is no darker

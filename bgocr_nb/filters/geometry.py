@@ -168,8 +168,10 @@ def _page_outline(small: np.ndarray, level: float) -> np.ndarray | None:
             levels.append(np.median(small[np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)]))
         if levels[0] > EDGE * levels[1]:
             return None
-    if np.median(small[region == 0]) > SURFACE * np.median(small[region > 0]):
-        return None
+    outside = small[region == 0]
+    if np.median(outside) > SURFACE * np.median(small[region > 0]) or (
+            (outside > level).mean() > 0.2):
+        return None  # not surrounded by a darker surface (a frame printed on a white sheet)
     return quad
 
 
