@@ -84,6 +84,7 @@ PAGE_AREA = (0.2, 0.97)  # of the frame: a photographed page covers this much of
 PAGE_FILL = 0.95         # ... and at least this much of its four-cornered outline
 SURFACE = 0.7            # the surface round it is darker than this share of the paper
 EDGE = 0.85              # ... and just beyond each edge, darker than this share of inside
+SURFACE_LIGHT = 0.2      # of the surround, at most this much as light as the paper
 
 
 def page_corners(image: Any) -> np.ndarray | None:
@@ -170,7 +171,7 @@ def _page_outline(small: np.ndarray, level: float) -> np.ndarray | None:
             return None
     outside = small[region == 0]
     if np.median(outside) > SURFACE * np.median(small[region > 0]) or (
-            (outside > level).mean() > 0.2):
+            (outside > level).mean() > SURFACE_LIGHT):
         return None  # not surrounded by a darker surface (a frame printed on a white sheet)
     return quad
 
