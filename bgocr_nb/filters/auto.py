@@ -12,7 +12,9 @@ import math
 import time
 from typing import Any
 
-from ..backend import ops_for
+import numpy as np
+
+from ..backend import ops_for, rotation_geometry
 from . import background as _background
 from . import contrast as _contrast
 from . import deskew as _deskew
@@ -46,8 +48,8 @@ MAX_SIDE = 32767        # pixels: Tesseract's limit on either side of a page (te
 
 def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool = True,
          denoise: bool = True, background: bool = True, border: bool = True,
-         deskew: bool = True, contrast: bool = True, upscale: bool = True,
-         downscale: bool = True) -> tuple[Any, dict]:
+         deskew: bool = True, contrast: bool = True, keystone: bool = True,
+         upscale: bool = True, downscale: bool = True) -> tuple[Any, dict]:
     """Inspect a page and apply only the filters it needs.
 
     A colour page is made gray first: by luma, or, where coloured marks such as
@@ -173,12 +175,30 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
             note("contrast", False, f"even white paper, darkest ink {black:.0f}: Tesseract "
                  "adapts to the ink's contrast itself")
 
+    fill = 255.0 if normalised or stretched else min(stats.paper_brightness, 255.0)
     if turn:  # turned last, at 8 bits: half the cost of turning the float page
         start = time.perf_counter()
-        fill = 255.0 if normalised or stretched else min(stats.paper_brightness, 255.0)
-        image = _deskew.rotate(ops_for(image).quantize(image), turn, fill=fill, keep=extent)
+        unturned = ops_for(image).quantize(image)
+        image = _deskew.rotate(unturned, turn, fill=fill, keep=extent)
         turned["seconds"] += time.perf_counter() - start
         clock[0] = time.perf_counter()
+
+    # Strokes that lean or converge once the lines are level: a page photographed at
+    # an angle. Stood upright in one warp with the turn, from the unturned page.
+    found = (geometry.find_keystone(image, skew=0.0 if turn else angle)
+             if keystone and deskew else None)
+    if found is not None:
+        matrix, shape = geometry.keystone_geometry(image.shape, found)
+        if turn:
+            rotation = rotation_geometry(unturned.shape, turn, extent)[1]
+            matrix, image = matrix @ np.vstack([rotation, [0.0, 0.0, 1.0]]), unturned
+        image = ops_for(image).warp(image, matrix, shape, fill=fill)
+        middle, spread = found.degrees
+        note("keystone", True, f"upright strokes lean {middle:+.1f} deg at the text's middle "
+             f"and {spread:+.1f} deg more at its right: a page photographed at an angle",
+             slant=round(middle, 2), spread=round(spread, 2))
+    elif keystone and deskew:
+        note("keystone", False, "upright strokes stand upright")
 
     # Text size: Tesseract reads lines of about 20 to 60 pixels best (capitals near 30 px).
     if (upscale or downscale) and not deskew:  # measured along the lines, however skewed

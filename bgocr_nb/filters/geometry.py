@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -196,6 +198,159 @@ def flatten_page(image: Any, corners: np.ndarray | None = None) -> Any:
                       np.float32)
     matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
     return ops_for(image).warp(image, matrix, (height, width), fill=255.0)
+
+
+KEYSTONE_SLANT = 1.5   # degrees: strokes leaning this much at the text's middle (type: < 0.7)
+KEYSTONE_SPREAD = 2.0  # degrees: ... or leaning this much more at its sides (type: < 1.1)
+KEYSTONE_FIT = 1.0     # degrees: the strips' leans stray at most this far from one vanishing point
+SLANT_STRIPS = 8       # vertical strips of the text, each measured on its own
+SLANT_RANGE = 20.0     # degrees: leans measured up to this far from vertical
+SLANT_SIDE = 1000      # pixels: leans are measured on a copy at most this large
+
+
+@dataclass(frozen=True)
+class Keystone:
+    """Strokes that should stand upright lean and converge: a page photographed at
+    an angle (see :func:`find_keystone`). Full-resolution pixels."""
+
+    slant: float        #: lean (dx/dy) of the strokes at ``x``: > 0 when their tops lie left
+    convergence: float  #: change of that lean per pixel to the right
+    x: float            #: where the lean is ``slant`` (the middle of the strokes measured)
+    y: float
+    half_width: float   #: half the width of the text
+
+    @property
+    def degrees(self) -> tuple[float, float]:
+        """The lean at the middle and how much more it leans at the text's right side."""
+        middle = math.degrees(math.atan(self.slant))
+        side = math.degrees(math.atan(self.slant + self.convergence * self.half_width))
+        return middle, side - middle
+
+
+def stroke_slants(image: Any, *, strips: int = SLANT_STRIPS) -> np.ndarray:
+    """The lean of the near-vertical strokes in each of ``strips`` vertical strips
+    of the text of a dark-on-light page.
+
+    Each pixel's edge direction comes from the structure tensor (the gradient's
+    outer product, smoothed over about a stroke's width), on a copy at most
+    SLANT_SIDE pixels across; straight edges within 20 degrees of vertical vote for
+    their strip's lean, weighted by how straight they are, and the strip takes
+    the mean of the votes near its most common lean.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, 3)``: each strip's middle x (full-resolution pixels), its strokes'
+        lean dx/dy, and their weight; strips with few strokes are left out.
+    """
+    from .analysis import shrink
+    from .binarize import histogram, otsu_levels
+
+    check_image(image)
+    ops = ops_for(image)
+    xp = ops.xp
+    small, factor = shrink(image, SLANT_SIDE)
+    _, ink, paper = otsu_levels(histogram(small))
+    if ink is None or paper is None or min(small.shape) < 16:
+        return np.zeros((0, 3))
+    small = xp.asarray(small, dtype=xp.float32)
+    gx = xp.zeros_like(small)
+    gy = xp.zeros_like(small)
+    gx[:, 1:-1] = small[:, 2:] - small[:, :-2]
+    gy[1:-1, :] = small[2:, :] - small[:-2, :]
+    jxx, jyy, jxy = (ops.gaussian(a, 1.5) for a in (gx * gx, gy * gy, gx * gy))
+    across = jxx - jyy   # > 0 where the gradient runs more across than down: upright strokes
+    energy = jxx + jyy
+    straight = across * across + 4 * jxy * jxy
+    vote = (across > 0) & (straight > (0.6 * energy) ** 2) & (energy > 0.05 * (paper - ink) ** 2)
+    ys, xs = (ops.to_host(v) for v in xp.nonzero(vote))
+    # the edge's direction is square to the gradient's, at 0.5 atan2(2 jxy, jxx - jyy)
+    lean = -np.tan(0.5 * np.arctan2(ops.to_host(2 * jxy[vote]), ops.to_host(across[vote])))
+    weight = np.sqrt(ops.to_host(straight[vote]))
+    upright = np.abs(lean) < math.tan(math.radians(SLANT_RANGE))
+    ys, xs, lean, weight = ys[upright], xs[upright], lean[upright], weight[upright]
+    if xs.size < 200 * strips:
+        return np.zeros((0, 3))
+    lo, hi = np.percentile(xs, [1, 99])
+    bins = np.tan(np.radians(np.arange(-SLANT_RANGE, SLANT_RANGE + 1e-9, 0.5)))
+    found = []
+    for i in range(strips):
+        part = (xs >= lo + i * (hi - lo) / strips) & (xs < lo + (i + 1) * (hi - lo) / strips)
+        if part.sum() < 200:
+            continue
+        votes, edges = np.histogram(lean[part], bins=bins, weights=weight[part])
+        peak = int(np.argmax(np.convolve(votes, [1, 2, 3, 2, 1], "same")))
+        near = np.abs(lean[part] - (edges[peak] + edges[peak + 1]) / 2) < 0.03
+        found.append(((float(xs[part].mean()) + 0.5) * factor,
+                      float(np.average(lean[part][near], weights=weight[part][near])),
+                      float(weight[part][near].sum())))
+    return np.array(found).reshape(-1, 3)
+
+
+def find_keystone(image: Any, *, skew: float = 0.0) -> Keystone | None:
+    """How the upright strokes of a page's text lean and converge, where a photo
+    taken at an angle makes them (None for a page whose strokes stand upright).
+
+    The page's lines should be level (after ``deskew``); ``skew`` is how far
+    they are not, in degrees counter-clockwise, so that strokes turned with
+    them do not count as leaning.
+
+    The leans of :func:`stroke_slants` are fitted by a straight line across the
+    page: the strokes of a page seen at an angle converge on one vanishing point,
+    so their lean changes evenly from side to side. Type leans little and
+    evenly (an italic page leans throughout: straightened too); a fit that
+    strays, or leans within those of upright type, gives None.
+    """
+    strips = stroke_slants(image)
+    if len(strips) < SLANT_STRIPS // 2:
+        return None
+    x, lean, weight = strips.T
+    if skew:  # a page turned counter-clockwise leans its strokes' tops to the left
+        lean = np.tan(np.arctan(lean) - math.radians(check_number(skew, "skew", low=-45, high=45)))
+    middle = float(np.average(x, weights=weight))
+    design = np.stack([np.ones_like(x), x - middle], axis=1) * np.sqrt(weight)[:, None]
+    (slant, convergence), *_ = np.linalg.lstsq(design, lean * np.sqrt(weight), rcond=None)
+    fitted = np.degrees(np.arctan(slant + convergence * (x - middle)))
+    stray = float(np.sqrt(np.average((np.degrees(np.arctan(lean)) - fitted) ** 2,
+                                     weights=weight)))
+    found = Keystone(float(slant), float(convergence), middle, image.shape[0] / 2,
+                     float(x.max() - x.min()) / 2)
+    lean_middle, spread = found.degrees
+    if stray > KEYSTONE_FIT or (abs(lean_middle) < KEYSTONE_SLANT
+                                and abs(spread) < KEYSTONE_SPREAD):
+        return None
+    if abs(convergence) * image.shape[0] > 0.5:  # the vanishing point lies near the page
+        return None
+    return found
+
+
+def keystone_geometry(shape: tuple[int, int], found: Keystone
+                      ) -> tuple[np.ndarray, tuple[int, int]]:
+    """The 3x3 projective matrix (input (x, y) to output) that stands the strokes of
+    :func:`find_keystone` upright, sending their vanishing point to infinity, and
+    the output shape that holds the whole page."""
+    h, w = shape
+    to_middle = np.array([[1.0, 0.0, -found.x], [0.0, 1.0, -found.y], [0.0, 0.0, 1.0]])
+    upright = np.array([[1.0, -found.slant, 0.0], [0.0, 1.0, 0.0],
+                        [0.0, found.convergence, 1.0]])
+    matrix = upright @ to_middle
+    corners = matrix @ np.array([[0.0, w, w, 0.0], [0.0, 0.0, h, h], [1.0] * 4])
+    corners = corners[:2] / corners[2]
+    low, high = corners.min(axis=1), corners.max(axis=1)
+    matrix = np.array([[1.0, 0.0, -low[0]], [0.0, 1.0, -low[1]], [0.0, 0.0, 1.0]]) @ matrix
+    return matrix, (int(math.ceil(high[1] - low[1])), int(math.ceil(high[0] - low[0])))
+
+
+def unkeystone(image: Any, found: Keystone | None = None) -> Any:
+    """Stand a photographed page's leaning, converging strokes upright (see
+    :func:`find_keystone`, which measures them when ``found`` is not given); a
+    page whose strokes stand upright comes back as it is. Best after ``deskew``."""
+    check_image(image)
+    found = find_keystone(image) if found is None else found
+    if found is None:
+        return image
+    matrix, shape = keystone_geometry(image.shape, found)
+    return ops_for(image).warp(image, matrix, shape, fill=255.0)
 
 
 def upscale(image: Any, *, factor: float = 2.0) -> Any:
