@@ -185,18 +185,16 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
 
     # Strokes that lean or converge once the lines are level: a page photographed at
     # an angle. Stood upright in one warp with the turn, from the unturned page.
-    found = (geometry.find_keystone(image, skew=0.0 if turn else angle)
-             if keystone and deskew else None)
+    found = geometry.find_keystone(image) if keystone and deskew else None
     if found is not None:
         matrix, shape = geometry.keystone_geometry(image.shape, found)
         if turn:
             rotation = rotation_geometry(unturned.shape, turn, extent)[1]
             matrix, image = matrix @ np.vstack([rotation, [0.0, 0.0, 1.0]]), unturned
         image = ops_for(image).warp(image, matrix, shape, fill=fill)
-        middle, spread = found.degrees
-        note("keystone", True, f"upright strokes lean {middle:+.1f} deg at the text's middle "
-             f"and {spread:+.1f} deg more at its right: a page photographed at an angle",
-             slant=round(middle, 2), spread=round(spread, 2))
+        note("keystone", True, f"upright strokes lean {found.slant:+.1f} deg at the page's "
+             f"middle and {found.spread:+.1f} deg more at its right edge: a page photographed "
+             "at an angle", slant=round(found.slant, 2), spread=round(found.spread, 2))
     elif keystone and deskew:
         note("keystone", False, "upright strokes stand upright")
 
