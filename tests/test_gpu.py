@@ -18,7 +18,8 @@ pytestmark = [
 
 @pytest.mark.parametrize("kind", ["clean", "shadow", "photo", "skew", "inverted", "reversed",
                                   "noise", "border", "border+skew", "low_contrast",
-                                  "show_through+skew", "stamp", "colored_ink", "tabletop"])
+                                  "show_through+skew", "stamp", "colored_ink", "tabletop",
+                                  "perspective+skew"])
 @pytest.mark.parametrize("spec", ["auto", "background,deskew,contrast",
                                   "denoise,background(radius=30),binarize(method=sauvola)"])
 def test_gpu_matches_cpu(kind, spec):
