@@ -188,6 +188,8 @@ class CvOps(Ops):
         return self.cv2.blur(image, (_odd(size),) * 2, borderType=self.cv2.BORDER_REFLECT)
 
     def divide_into(self, image, field):
+        if image.dtype != field.dtype:  # a uint8 page: OpenCV divides like with like
+            image = image.astype(field.dtype)
         self.cv2.divide(image, field, dst=field, scale=255.0)  # one parallel pass
         return self.cv2.min(field, 255.0, dst=field)
 

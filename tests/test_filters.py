@@ -577,15 +577,22 @@ def test_the_desk_round_a_photographed_page_is_no_ground_of_light_text():
     """A dim page photographed on a dark desk, a corner lost in shadow (so the page
     step leaves it): the desk reaches all four edges of the frame, round the page;
     it is no bar or panel behind light text. Before, the page was inverted whole
-    and read as nothing. (Its strokes lean 9 degrees: stood upright, the page's
-    shadowed bottom edge runs level too and reads as a line of junk, 2.9 %.)"""
+    and read as nothing. Its strokes lean 9 degrees, but no keystone is taken
+    out: stood level with the lines, the page's shadowed edges read as lines of
+    junk (CER 0.063)."""
     from bgocr_nb.metrics import cer
 
     page = synth.make_page("photo+tabletop", seed=0)
     gray = color.grayscale(page.image)
     assert geometry.page_corners(gray) is None
     assert color.reversed_regions(gray) is None
-    assert cer(bgocr_nb.ocr(page.image, dpi=150, device="cpu").text, page.text) < 0.04
+    read = bgocr_nb.ocr(page.image, dpi=150, device="cpu")
+    assert cer(read.text, page.text) < 0.02
+    (step,) = [s for s in read.steps if s.name == "keystone"]
+    assert not step.applied and "darker surface" in step.reason
+    assert geometry.framed_by_surface(gray, paper=color.paper_level(gray))
+    flat = color.grayscale(synth.make_page("perspective+photo", seed=0).image)
+    assert not geometry.framed_by_surface(flat, paper=color.paper_level(flat))
 
 
 def test_small_chinese_photographed_on_a_desk_is_read():
@@ -616,12 +623,15 @@ def _leans(image) -> np.ndarray:
 def test_strokes_of_a_page_photographed_at_an_angle_are_stood_upright(seed):
     """Seen at an angle, a page's upright strokes lean and converge on a vanishing
     point; the keystone found from them stands them upright, strip by strip."""
-    level = Pipeline("auto(keystone=false)").run(_at_an_angle(seed).image, device="cpu").image
+    page = _at_an_angle(seed).image
+    level = Pipeline("auto(keystone=false)").run(page, device="cpu").image.astype(np.float32)
     before = _leans(level)
     found = geometry.find_keystone(level)
     assert found is not None and np.abs(before).max() > 2.0
-    after = _leans(geometry.unkeystone(level, found))
-    assert len(after) == geometry.SLANT_STRIPS and np.abs(after).max() < 1.0
+    upright = geometry.unkeystone(level, found)
+    after = _leans(upright)
+    assert len(after) == geometry.SLANT_STRIPS and geometry.find_keystone(upright) is None
+    assert np.abs(after).mean() < 0.1 * np.abs(before).mean()
 
 
 def test_upright_type_is_left_standing(page):
@@ -642,7 +652,7 @@ def test_a_skewed_photographed_page_is_turned_and_stood_upright():
     """auto measures the strokes on the turned page (then warps the unturned one
     once, turn and keystone together): lines level, strokes upright; its record
     gives the lean."""
-    read = Pipeline("auto").run(_at_an_angle(3, extra="+skew").image, device="cpu")
+    read = Pipeline("auto").run(_at_an_angle(5, extra="+skew").image, device="cpu")
     (turn,) = [s for s in read.steps if s.name == "deskew"]
     (step,) = [s for s in read.steps if s.name == "keystone"]
     assert turn.applied and step.applied and set(step.params) == {"slant", "spread"}
@@ -661,3 +671,13 @@ def test_small_chinese_photographed_at_an_angle_is_read():
     left = bgocr_nb.ocr(page.image, lang="chi_sim", dpi=150, device="cpu",
                         filters="auto(keystone=false)")
     assert cer(read.text, page.text) < 0.015 < 0.03 < cer(left.text, page.text)
+
+
+def test_analysis_takes_an_8_bit_page(page):
+    """A uint8 page (as a pipeline's output comes) is measured as its float copy is:
+    OpenCV would not divide a uint8 page by a float paper field."""
+    shaded = np.clip(page.astype(np.float32) * np.linspace(0.6, 1.0, page.shape[1]), 0, 255)
+    eight = shaded.astype(np.uint8)
+    flat = background.remove(eight)
+    assert np.abs(flat - background.remove(eight.astype(np.float32))).max() < 3
+    assert deskew.estimate_angle(eight) == pytest.approx(deskew.estimate_angle(shaded), abs=0.1)

@@ -96,6 +96,9 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
         note("page", False, "no whole page with four corners on a darker surround")
 
     level = paper_level(image)
+    # a page on a desk whose corners were not found: its edges would be stood level
+    # with its lines by a keystone, and read as lines of junk
+    on_desk = keystone and corners is None and geometry.framed_by_surface(image, paper=level)
     if invert and level < DARK_PAPER and light_text(image):
         image = _invert(image)
         note("invert", True, f"dark page: paper level {level:.0f} < {DARK_PAPER:.0f}, "
@@ -185,7 +188,8 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
 
     # Strokes that lean or converge once the lines are level: a page photographed at
     # an angle. Stood upright in one warp with the turn, from the unturned page.
-    found = geometry.find_keystone(image) if keystone and deskew else None
+    found = (geometry.find_keystone(image, text_height=stats.text_height)
+             if keystone and deskew and not on_desk else None)
     if found is not None:
         matrix, shape = geometry.keystone_geometry(image.shape, found)
         if turn:
@@ -196,7 +200,8 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
              f"middle and {found.spread:+.1f} deg more at its right edge: a page photographed "
              "at an angle", slant=round(found.slant, 2), spread=round(found.spread, 2))
     elif keystone and deskew:
-        note("keystone", False, "upright strokes stand upright")
+        note("keystone", False, "a page on a darker surface, its corners not found: its "
+             "edges would read as lines" if on_desk else "upright strokes stand upright")
 
     # Text size: Tesseract reads lines of about 20 to 60 pixels best (capitals near 30 px).
     if (upscale or downscale) and not deskew:  # measured along the lines, however skewed

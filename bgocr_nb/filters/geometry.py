@@ -207,7 +207,9 @@ KEYSTONE_ROUNDS = 3    # measurements of the straightened page that refine the c
 KEYSTONE_DONE = 0.2    # degrees: a refinement this small ends them
 SLANT_STRIPS = 8       # vertical strips of the text, each measured on its own
 SLANT_RANGE = 20.0     # degrees: leans measured up to this far from vertical
-SLANT_SIDE = 1000      # pixels: leans are measured on a copy at most this large
+SLANT_GLYPH = 12.0     # pixels: leans are measured on a copy whose glyphs are about this tall
+SLANT_PIXELS = 400_000 # ... on bands of its rows, spread over the page, this many pixels at most
+SLANT_BAND = 48        # rows of the copy a band holds
 
 
 @dataclass(frozen=True)
@@ -220,17 +222,28 @@ class Keystone:
     spread: float       #: degrees more they lean at the text's right edge than at its middle
 
 
-def stroke_slants(image: Any, *, strips: int = SLANT_STRIPS) -> np.ndarray:
+def stroke_slants(image: Any, *, strips: int = SLANT_STRIPS,
+                  text_height: float | None = None) -> np.ndarray:
     """The lean of the near-vertical strokes in each of ``strips`` vertical strips
     of the text of a dark-on-light page.
 
     Each pixel's edge direction comes from the structure tensor (the gradient's
-    outer product, smoothed over about a stroke's width), on a copy at most
-    ``SLANT_SIDE`` pixels across; straight edges within ``SLANT_RANGE`` degrees
-    of vertical vote for their strip's lean, weighted by how straight they are,
-    and the strip takes the mean of the votes near its most common lean.
-    Curved strokes (bowls, hooks) overstate a lean by a fifth to a half, which
-    :func:`find_keystone` works off by measuring again.
+    outer product, smoothed over about a stroke's width), on a copy whose
+    glyphs are about ``SLANT_GLYPH`` pixels tall (smaller, strokes blur into
+    their serifs and lean as they do) and, where that copy is large, on bands
+    of its rows spread over the page (``SLANT_PIXELS`` at most). Straight edges
+    within ``SLANT_RANGE`` degrees of vertical vote for their strip's lean,
+    weighted by how straight they are, and the strip takes the mean of the
+    votes near its most common lean. Curved strokes (bowls, hooks) overstate a
+    lean by a fifth to a half, which :func:`find_keystone` works off by
+    measuring again.
+
+    Parameters
+    ----------
+    text_height : float, optional
+        The glyphs' median height in pixels (see
+        :func:`~bgocr_nb.filters.analysis.text_height`, which measures it when
+        not given).
 
     Returns
     -------
@@ -239,13 +252,32 @@ def stroke_slants(image: Any, *, strips: int = SLANT_STRIPS) -> np.ndarray:
         lean dx/dy (> 0 when their tops lie to the left), and their weight;
         strips with few strokes are left out.
     """
-    from .analysis import shrink
-
     check_image(image)
-    small, factor = shrink(image, SLANT_SIDE)
+    small, factor = _slant_copy(image, text_height)
     found = _slants(small, strips)
     found[:, 0] = (found[:, 0] + 0.5) * factor - 0.5
     return found
+
+
+def _slant_copy(image: Any, text_height: float | None) -> tuple[Any, int]:
+    """The copy of ``image`` that leans are measured on, and its shrink factor."""
+    from .analysis import text_height as measure_height
+
+    height = measure_height(image) if text_height is None else text_height
+    factor = max(1, int((height or SLANT_GLYPH) / SLANT_GLYPH))
+    factor = min(factor, max(1, min(image.shape) // 64))
+    return ops_for(image).downscale(image, factor), factor
+
+
+def _bands(small: Any) -> Any:
+    """``small``, or where it is larger than ``SLANT_PIXELS``, bands of its rows
+    spread evenly over it, stacked."""
+    h, w = small.shape
+    count = SLANT_PIXELS // (SLANT_BAND * w)
+    if h * w <= SLANT_PIXELS or count < 2:
+        return small
+    starts = np.linspace(0, h - SLANT_BAND, count).astype(int)
+    return ops_for(small).xp.concatenate([small[y:y + SLANT_BAND] for y in starts])
 
 
 def _slants(small: Any, strips: int = SLANT_STRIPS) -> np.ndarray:
@@ -257,7 +289,7 @@ def _slants(small: Any, strips: int = SLANT_STRIPS) -> np.ndarray:
     _, ink, paper = otsu_levels(histogram(small))
     if ink is None or paper is None or min(small.shape) < 16:
         return np.zeros((0, 3))
-    small = xp.asarray(small, dtype=xp.float32)
+    small = xp.asarray(_bands(small), dtype=xp.float32)
     gx = xp.zeros_like(small)
     gy = xp.zeros_like(small)
     gx[:, 1:-1] = small[:, 2:] - small[:, :-2]
@@ -265,14 +297,14 @@ def _slants(small: Any, strips: int = SLANT_STRIPS) -> np.ndarray:
     jxx, jyy, jxy = (ops.gaussian(a, 1.5) for a in (gx * gx, gy * gy, gx * gy))
     across = jxx - jyy   # > 0 where the gradient runs more across than down: upright strokes
     energy = jxx + jyy
+    # edges of strokes only (most of a page is paper): the rest works on those pixels
+    ys, xs = xp.nonzero((across > 0) & (energy > 0.05 * (paper - ink) ** 2))
+    across, energy, jxy = (ops.to_host(a[ys, xs]) for a in (across, energy, jxy))
     straight = across * across + 4 * jxy * jxy
-    vote = (across > 0) & (straight > (0.6 * energy) ** 2) & (energy > 0.05 * (paper - ink) ** 2)
-    xs = ops.to_host(xp.nonzero(vote)[1])
     # the edge's direction is square to the gradient's, at 0.5 atan2(2 jxy, jxx - jyy)
-    lean = -np.tan(0.5 * np.arctan2(ops.to_host(2 * jxy[vote]), ops.to_host(across[vote])))
-    weight = np.sqrt(ops.to_host(straight[vote]))
-    upright = np.abs(lean) < math.tan(math.radians(SLANT_RANGE))
-    xs, lean, weight = xs[upright], lean[upright], weight[upright]
+    lean = -np.tan(0.5 * np.arctan2(2 * jxy, across))
+    vote = (straight > (0.6 * energy) ** 2) & (np.abs(lean) < math.tan(math.radians(SLANT_RANGE)))
+    xs, lean, weight = ops.to_host(xs)[vote], lean[vote], np.sqrt(straight[vote])
     if xs.size < 200 * strips:
         return np.zeros((0, 3))
     lo, hi = np.percentile(xs, [1, 99])
@@ -336,7 +368,7 @@ def _lean(matrix: np.ndarray, x: float, y: float) -> float:
     return math.degrees(math.atan2(dx, dy))
 
 
-def find_keystone(image: Any) -> Keystone | None:
+def find_keystone(image: Any, *, text_height: float | None = None) -> Keystone | None:
     """How the upright strokes of a page's text lean and converge, where a photo
     taken at an angle makes them (None for a page whose strokes stand upright).
 
@@ -347,12 +379,10 @@ def find_keystone(image: Any) -> Keystone | None:
     Curved strokes overstate a lean, so the page is straightened, measured
     again and the correction refined, up to ``KEYSTONE_ROUNDS`` times. The
     page's lines should be level (after ``deskew``): strokes turned with them
-    lean too.
+    lean too. ``text_height`` is as for :func:`stroke_slants`.
     """
-    from .analysis import shrink
-
     check_image(image)
-    small, factor = shrink(image, SLANT_SIDE)
+    small, factor = _slant_copy(image, text_height)
     fit = _vanishing(_slants(small), small.shape[0] / 2)
     if fit is None:
         return None
@@ -362,7 +392,7 @@ def find_keystone(image: Any) -> Keystone | None:
     ops = ops_for(small)
     for _ in range(KEYSTONE_ROUNDS):
         total, shape = _framed(total, small.shape)
-        if min(shape) > 4 * max(small.shape):  # the vanishing point lies on the page
+        if max(shape) > 2 * max(small.shape):  # the vanishing point lies near the page
             return None
         fit = _vanishing(_slants(ops.warp(small, total, shape)), shape[0] / 2)
         if fit is None or fit[3] > KEYSTONE_FIT:
@@ -376,6 +406,23 @@ def find_keystone(image: Any) -> Keystone | None:
     h, w = image.shape
     middle, right = (_lean(matrix, x, h / 2) for x in (w / 2, w - 1.0))
     return Keystone(matrix, middle, right - middle)
+
+
+def framed_by_surface(image: Any, *, paper: float) -> bool:
+    """Whether most of the frame's edge (60 % of its outer 2 %) is darker than 0.8
+    of the ``paper`` level: a page lying on a desk or a scanner lid, not one that
+    fills the picture (shadows and vignetting darken at most 46 % of that edge
+    on the benchmark's photos; desks whose page corners were not found, 77 % and
+    more)."""
+    check_image(image)
+    ops = ops_for(image)
+    h, w = image.shape
+    depth = max(1, round(0.02 * min(h, w)))
+    step = max(1, max(h, w) // 512)
+    ring = [image[:depth:step, ::step], image[-depth::step, ::step],
+            image[::step, :depth:step], image[::step, -depth::step]]
+    dark = sum(float((r < 0.8 * paper).sum()) for r in ring)
+    return dark > 0.6 * sum(r.size for r in ring)
 
 
 def keystone_geometry(shape: tuple[int, int], found: Keystone
