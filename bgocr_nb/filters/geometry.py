@@ -415,7 +415,6 @@ def framed_by_surface(image: Any, *, paper: float) -> bool:
     on the benchmark's photos; desks whose page corners were not found, 77 % and
     more)."""
     check_image(image)
-    ops = ops_for(image)
     h, w = image.shape
     depth = max(1, round(0.02 * min(h, w)))
     step = max(1, max(h, w) // 512)
