@@ -286,10 +286,13 @@ def _slants(small: Any, strips: int = SLANT_STRIPS) -> np.ndarray:
 
     ops = ops_for(small)
     xp = ops.xp
-    _, ink, paper = otsu_levels(histogram(small))
-    if ink is None or paper is None or min(small.shape) < 16:
+    if min(small.shape) < 16:
         return np.zeros((0, 3))
-    small = xp.asarray(_bands(small), dtype=xp.float32)
+    small = _bands(small)
+    _, ink, paper = otsu_levels(histogram(small))
+    if ink is None or paper is None:
+        return np.zeros((0, 3))
+    small = xp.asarray(small, dtype=xp.float32)
     gx = xp.zeros_like(small)
     gy = xp.zeros_like(small)
     gx[:, 1:-1] = small[:, 2:] - small[:, :-2]
@@ -308,19 +311,28 @@ def _slants(small: Any, strips: int = SLANT_STRIPS) -> np.ndarray:
     if xs.size < 200 * strips:
         return np.zeros((0, 3))
     lo, hi = np.percentile(xs, [1, 99])
-    bins = np.tan(np.radians(np.arange(-SLANT_RANGE, SLANT_RANGE + 1e-9, 0.5)))
-    found = []
-    for i in range(strips):
-        part = (xs >= lo + i * (hi - lo) / strips) & (xs < lo + (i + 1) * (hi - lo) / strips)
-        if part.sum() < 200:
-            continue
-        votes, edges = np.histogram(lean[part], bins=bins, weights=weight[part])
-        peak = int(np.argmax(np.convolve(votes, [1, 2, 3, 2, 1], "same")))
-        near = np.abs(lean[part] - (edges[peak] + edges[peak + 1]) / 2) < 0.03
-        found.append((float(xs[part].mean()),
-                      float(np.average(lean[part][near], weights=weight[part][near])),
-                      float(weight[part][near].sum())))
-    return np.array(found).reshape(-1, 3)
+    strip = np.floor((xs - lo) * (strips / max(hi - lo, 1e-9))).astype(np.int64)
+    inside = (strip >= 0) & (strip < strips)
+    strip, xs, lean, weight = strip[inside], xs[inside], lean[inside], weight[inside]
+    # each strip's votes by lean, in half-degree bins; its most common lean, smoothed
+    bins = int(2 * SLANT_RANGE / 0.5)
+    angle = np.clip(((np.degrees(np.arctan(lean)) + SLANT_RANGE) / 0.5).astype(np.int64),
+                    0, bins - 1)
+    votes = np.bincount(strip * bins + angle, weights=weight,
+                        minlength=strips * bins).reshape(strips, bins)
+    smooth = np.apply_along_axis(np.convolve, 1, votes, [1, 2, 3, 2, 1], "same")
+    mode = np.tan(np.radians((np.argmax(smooth, axis=1) + 0.5) * 0.5 - SLANT_RANGE))
+    near = np.abs(lean - mode[strip]) < 0.03
+    count = np.bincount(strip, minlength=strips)
+
+    def per_strip(values: np.ndarray) -> np.ndarray:  # summed over the votes near the mode
+        return np.bincount(strip, weights=values * near, minlength=strips)
+
+    mass = per_strip(weight)
+    keep = (count >= 200) & (mass > 0)
+    middle = np.bincount(strip, weights=xs, minlength=strips) / np.maximum(count, 1)
+    found = np.stack([middle, per_strip(weight * lean) / np.maximum(mass, 1e-12), mass], axis=1)
+    return found[keep]
 
 
 def _vanishing(strips: np.ndarray, row: float
