@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import pytest
@@ -632,6 +634,23 @@ def test_strokes_of_a_page_photographed_at_an_angle_are_stood_upright(seed):
     after = _leans(upright)
     assert len(after) == geometry.SLANT_STRIPS and geometry.find_keystone(upright) is None
     assert np.abs(after).mean() < 0.1 * np.abs(before).mean()
+
+
+def test_the_keystone_map_stands_the_fitted_leans_upright():
+    """Strokes leaning 3 degrees at the middle, more to the right: the fitted map
+    turns each strip's lean upright at the row it was measured about (the map's
+    own derivative there), and leaves that row and the middle in place."""
+    from bgocr_nb.filters.geometry import _lean, _vanishing
+
+    x = np.linspace(100.0, 900.0, 8)
+    lean = math.tan(math.radians(3.0)) + 2e-4 * (x - 500.0)
+    matrix, slant, spread, stray = _vanishing(np.stack([x, lean, np.ones(8)], axis=1), 300.0)
+    assert stray < 1e-6 and slant == pytest.approx(3.0)
+    assert spread == pytest.approx(math.degrees(math.atan(lean[-1])) - 3.0)
+    for xi, li in zip(x, lean):
+        assert _lean(matrix, xi, 300.0) == pytest.approx(math.degrees(math.atan(li)), abs=1e-6)
+    middle = matrix @ [500.0, 300.0, 1.0]
+    np.testing.assert_allclose(middle[:2] / middle[2], [500.0, 300.0], atol=1e-9)
 
 
 def test_upright_type_is_left_standing(page):

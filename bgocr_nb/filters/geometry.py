@@ -200,15 +200,15 @@ def flatten_page(image: Any, corners: np.ndarray | None = None) -> Any:
     return ops_for(image).warp(image, matrix, (height, width), fill=255.0)
 
 
-KEYSTONE_SLANT = 2.0   # degrees: strokes leaning this much at the text's middle (type: < 0.7)
-KEYSTONE_SPREAD = 2.5  # degrees: ... or leaning this much more at its sides (type: < 1.1)
+KEYSTONE_SLANT = 2.0   # degrees: strokes leaning this much at the text's middle (type: < 1.6)
+KEYSTONE_SPREAD = 2.5  # degrees: ... or leaning this much more at its sides (type: < 1.9)
 KEYSTONE_FIT = 1.0     # degrees: the strips' leans stray at most this far from one vanishing point
 KEYSTONE_ROUNDS = 3    # measurements of the straightened page that refine the correction
 KEYSTONE_DONE = 0.2    # degrees: a refinement this small ends them
 SLANT_STRIPS = 8       # vertical strips of the text, each measured on its own
 SLANT_RANGE = 20.0     # degrees: leans measured up to this far from vertical
 SLANT_GLYPH = 12.0     # pixels: leans are measured on a copy whose glyphs are about this tall
-SLANT_PIXELS = 400_000 # ... on bands of its rows, spread over the page, this many pixels at most
+SLANT_PIXELS = 400_000  # ... on bands of its rows spread over the page: this many pixels at most
 SLANT_BAND = 48        # rows of the copy a band holds
 
 
@@ -218,8 +218,8 @@ class Keystone:
     (see :func:`find_keystone`)."""
 
     matrix: np.ndarray  #: 3x3 projective map of the page's (x, y) that stands them upright
-    slant: float        #: degrees they lean at the text's middle (> 0: tops to the left)
-    spread: float       #: degrees more they lean at the text's right edge than at its middle
+    slant: float        #: degrees they lean at the page's middle (> 0: tops to the left)
+    spread: float       #: degrees more they lean at its right edge than at its middle
 
 
 def stroke_slants(image: Any, *, strips: int = SLANT_STRIPS,
