@@ -209,6 +209,8 @@ SLANT_STRIPS = 8       # vertical strips of the text, each measured on its own
 SLANT_RANGE = 20.0     # degrees: leans measured up to this far from vertical
 SLANT_GLYPH = 12.0     # pixels: leans are measured on a copy whose glyphs are about this tall
 SLANT_PIXELS = 400_000  # ... on bands of its rows spread over the page: this many pixels at most
+SLANT_GLANCE = 0.25    # a first look takes this share of them: a page leaning under half the
+                       # thresholds there (as upright type does) is left without a closer one
 SLANT_BAND = 48        # rows of the copy a band holds
 
 
@@ -269,26 +271,27 @@ def _slant_copy(image: Any, text_height: float | None) -> tuple[Any, int]:
     return ops_for(image).downscale(image, factor), factor
 
 
-def _bands(small: Any) -> Any:
-    """``small``, or where it is larger than ``SLANT_PIXELS``, bands of its rows
-    spread evenly over it, stacked."""
+def _bands(small: Any, pixels: int) -> Any:
+    """``small``, or where it holds more than ``pixels``, bands of its rows spread
+    evenly over it, stacked."""
     h, w = small.shape
-    count = SLANT_PIXELS // (SLANT_BAND * w)
-    if h * w <= SLANT_PIXELS or count < 2:
+    count = pixels // (SLANT_BAND * w)
+    if h * w <= pixels or count < 2:
         return small
     starts = np.linspace(0, h - SLANT_BAND, count).astype(int)
     return ops_for(small).xp.concatenate([small[y:y + SLANT_BAND] for y in starts])
 
 
-def _slants(small: Any, strips: int = SLANT_STRIPS) -> np.ndarray:
-    """:func:`stroke_slants` of ``small`` itself, in its own pixels."""
+def _slants(small: Any, strips: int = SLANT_STRIPS, pixels: int = SLANT_PIXELS) -> np.ndarray:
+    """:func:`stroke_slants` of ``small`` itself, in its own pixels, on at most
+    ``pixels`` of it."""
     from .binarize import histogram, otsu_levels
 
     ops = ops_for(small)
     xp = ops.xp
     if min(small.shape) < 16:
         return np.zeros((0, 3))
-    small = _bands(small)
+    small = _bands(small, pixels)
     _, ink, paper = otsu_levels(histogram(small))
     if ink is None or paper is None:
         return np.zeros((0, 3))
@@ -389,12 +392,18 @@ def find_keystone(image: Any, *, text_height: float | None = None) -> Keystone |
     little and evenly (an italic page leans throughout: straightened too); a
     fit that strays, or leans within what upright type does, gives None.
     Curved strokes overstate a lean, so the page is straightened, measured
-    again and the correction refined, up to ``KEYSTONE_ROUNDS`` times. The
+    again and the correction refined, up to ``KEYSTONE_ROUNDS`` times. A first
+    look at a quarter of the pixels leaves most pages, upright, at that. The
     page's lines should be level (after ``deskew``): strokes turned with them
     lean too. ``text_height`` is as for :func:`stroke_slants`.
     """
     check_image(image)
     small, factor = _slant_copy(image, text_height)
+    glance = _vanishing(_slants(small, pixels=int(SLANT_PIXELS * SLANT_GLANCE)),
+                        small.shape[0] / 2)
+    if glance is not None and glance[3] <= KEYSTONE_FIT and (
+            abs(glance[1]) < KEYSTONE_SLANT / 2 and abs(glance[2]) < KEYSTONE_SPREAD / 2):
+        return None  # upright at a glance
     fit = _vanishing(_slants(small), small.shape[0] / 2)
     if fit is None:
         return None
