@@ -272,14 +272,16 @@ def _slant_copy(image: Any, text_height: float | None) -> tuple[Any, int]:
 
 
 def _bands(small: Any, pixels: int) -> Any:
-    """``small``, or where it holds more than ``pixels``, bands of its rows spread
-    evenly over it, stacked."""
+    """``small``, or where it holds more than ``pixels``, bands of its rows (at
+    most ``SLANT_BAND`` each) spread evenly between its top and bottom, stacked."""
     h, w = small.shape
-    count = pixels // (SLANT_BAND * w)
-    if h * w <= pixels or count < 2:
+    rows = max(16, pixels // w)
+    if h <= rows:
         return small
-    starts = np.linspace(0, h - SLANT_BAND, count).astype(int)
-    return ops_for(small).xp.concatenate([small[y:y + SLANT_BAND] for y in starts])
+    count = max(2, rows // SLANT_BAND)
+    band = rows // count
+    starts = np.linspace(0, h - band, count + 2)[1:-1].astype(int)  # not in the margins
+    return ops_for(small).xp.concatenate([small[y:y + band] for y in starts])
 
 
 def _slants(small: Any, strips: int = SLANT_STRIPS, pixels: int = SLANT_PIXELS) -> np.ndarray:
@@ -311,7 +313,8 @@ def _slants(small: Any, strips: int = SLANT_STRIPS, pixels: int = SLANT_PIXELS) 
     lean = -np.tan(0.5 * np.arctan2(2 * jxy, across))
     vote = (straight > (0.6 * energy) ** 2) & (np.abs(lean) < math.tan(math.radians(SLANT_RANGE)))
     xs, lean, weight = ops.to_host(xs)[vote], lean[vote], np.sqrt(straight[vote])
-    if xs.size < 200 * strips:
+    least = max(50, 200 * pixels // SLANT_PIXELS)  # votes a strip needs
+    if xs.size < least * strips:
         return np.zeros((0, 3))
     lo, hi = np.percentile(xs, [1, 99])
     strip = np.floor((xs - lo) * (strips / max(hi - lo, 1e-9))).astype(np.int64)
@@ -332,7 +335,7 @@ def _slants(small: Any, strips: int = SLANT_STRIPS, pixels: int = SLANT_PIXELS) 
         return np.bincount(strip, weights=values * near, minlength=strips)
 
     mass = per_strip(weight)
-    keep = (count >= 200) & (mass > 0)
+    keep = (count >= least) & (mass > 0)
     middle = np.bincount(strip, weights=xs, minlength=strips) / np.maximum(count, 1)
     found = np.stack([middle, per_strip(weight * lean) / np.maximum(mass, 1e-12), mass], axis=1)
     return found[keep]
