@@ -200,8 +200,8 @@ def flatten_page(image: Any, corners: np.ndarray | None = None) -> Any:
     return ops_for(image).warp(image, matrix, (height, width), fill=255.0)
 
 
-KEYSTONE_SLANT = 2.0   # degrees: strokes leaning this much at the text's middle (type: < 1.6)
-KEYSTONE_SPREAD = 2.5  # degrees: ... or leaning this much more at its sides (type: < 1.9)
+KEYSTONE_SLANT = 2.0   # degrees: strokes leaning this much at the text's middle (type: < 1.7)
+KEYSTONE_SPREAD = 2.5  # degrees: ... or leaning this much more at its sides (type: < 1.7)
 KEYSTONE_FIT = 1.0     # degrees: the strips' leans stray at most this far from one vanishing point
 KEYSTONE_ROUNDS = 3    # measurements of the straightened page that refine the correction
 KEYSTONE_DONE = 0.2    # degrees: a refinement this small ends them
