@@ -100,7 +100,8 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
     level = paper_level(image)
     # a page on a desk whose corners were not found: its edges would be stood level
     # with its lines by a keystone, and read as lines of junk
-    on_desk = keystone and corners is None and geometry.framed_by_surface(image, paper=level)
+    on_desk = (keystone and deskew and corners is None
+               and geometry.framed_by_surface(image, paper=level))
     if invert and level < DARK_PAPER and light_text(image):
         image = _invert(image)
         note("invert", True, f"dark page: paper level {level:.0f} < {DARK_PAPER:.0f}, "
