@@ -119,17 +119,20 @@ def page_corners(image: Any) -> np.ndarray | None:
         return None
     surface = float(np.median(dark))
     for level in otsu - (otsu - surface) * np.array([0.0, 0.25, 0.5]):
-        quad = _page_outline(small, level)
+        quad, filled = _page_outline(small, level)
         if quad is not None:
             inward = quad.mean(axis=0) - quad  # a sample and a half in: no desk at the edge
             return quad * factor + (1.5 * factor * np.sqrt(2) * inward
                                     / np.linalg.norm(inward, axis=1)[:, None])
+        if filled:  # a lower level's paper holds this one's: its region fills the frame too
+            return None
     return None
 
 
-def _page_outline(small: np.ndarray, level: float) -> np.ndarray | None:
+def _page_outline(small: np.ndarray, level: float) -> tuple[np.ndarray | None, bool]:
     """The four corners of the page in a small uint8 sample, paper above ``level``
-    (see :func:`page_corners`), clockwise from the top left; None if none."""
+    (see :func:`page_corners`), clockwise from the top left (None if none), and
+    whether the largest region of paper fills more of the frame than a page may."""
     import cv2
 
     h, w = small.shape
@@ -138,11 +141,11 @@ def _page_outline(small: np.ndarray, level: float) -> np.ndarray | None:
     paper = cv2.morphologyEx(paper, cv2.MORPH_CLOSE, np.ones((size, size), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
     if n < 2:
-        return None
+        return None, False
     page = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     area = int(stats[page, cv2.CC_STAT_AREA])
     if not PAGE_AREA[0] <= area / (h * w) <= PAGE_AREA[1]:
-        return None
+        return None, area / (h * w) > PAGE_AREA[1]
     region = (labels == page).astype(np.uint8)
     contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     hull = cv2.convexHull(max(contours, key=cv2.contourArea))
@@ -150,10 +153,10 @@ def _page_outline(small: np.ndarray, level: float) -> np.ndarray | None:
                  if len(q := cv2.approxPolyDP(hull, eps * cv2.arcLength(hull, True), True)) == 4),
                 None)
     if quad is None or not PAGE_FILL <= area / max(cv2.contourArea(quad), 1.0) <= 1 / PAGE_FILL:
-        return None  # no four-cornered outline that the region fills
+        return None, False  # no four-cornered outline that the region fills
     quad = quad.reshape(4, 2).astype(np.float64)
     if quad.min() < 2 or (quad[:, 0] > w - 3).any() or (quad[:, 1] > h - 3).any():
-        return None  # a corner on the frame's edge: the page is not seen whole
+        return None, False  # a corner on the frame's edge: the page is not seen whole
     centre = quad.mean(axis=0)  # clockwise in image coordinates, from the top left
     quad = quad[np.argsort(np.arctan2(quad[:, 1] - centre[1], quad[:, 0] - centre[0]))]
     quad = np.roll(quad, -int(np.argmin(quad.sum(axis=1))), axis=0)
@@ -170,12 +173,12 @@ def _page_outline(small: np.ndarray, level: float) -> np.ndarray | None:
             x, y = np.round(points + side * normal).T.astype(int)
             levels.append(np.median(small[np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)]))
         if levels[0] > EDGE * levels[1]:
-            return None
+            return None, False
     outside = small[region == 0]
     if np.median(outside) > SURFACE * np.median(small[region > 0]) or (
             (outside > level).mean() > SURFACE_LIGHT):
-        return None  # not surrounded by a darker surface (a frame printed on a white sheet)
-    return quad
+        return None, False  # not surrounded by a darker surface (a frame printed on a white sheet)
+    return quad, False
 
 
 def flatten_page(image: Any, corners: np.ndarray | None = None) -> Any:
