@@ -689,6 +689,10 @@ def _run_local(engine: Engine, sources: list[str], folder: OutputFolder | None,
     loader.start()
     pending: dict[cf.Future, Page] = {}
     pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bgocr-ocr")
+    # each thread loads its engine while the loader reads the first pages; should that
+    # fail, the first page it recognises fails the same way, and is recorded
+    for _ in range(workers):
+        pool.submit(engine.prepare)
 
     unwritten: list[tuple[dict, dict]] = []  # finished pages, not yet written
 

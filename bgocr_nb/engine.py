@@ -106,6 +106,11 @@ class Engine:
         return (f"Engine(device={self.device.id!r}, filters={self.pipeline.spec!r}, "
                 f"lang={self.lang!r}, psm={self.psm})")
 
+    def prepare(self) -> None:
+        """Load the calling thread's Tesseract engine for these settings ahead of the
+        first page (see :func:`bgocr_nb.tesseract.prepare`)."""
+        tesseract.prepare(lang=self.lang, psm=self.psm, variables=self.variables)
+
     def preprocess(self, image: Any) -> Preprocessed:
         """Run the filters on one image (array-like)."""
         return self.pipeline.run(image, device=self.selection)

@@ -348,6 +348,71 @@ def test_a_freed_engine_is_not_held_up_by_the_writer(scans, tmp_path, monkeypatc
     assert overlapped == [True, True, True, False]  # the last page has no next one
 
 
+def test_each_ocr_thread_loads_its_engine_before_its_first_page(scans, tmp_path, monkeypatch,
+                                                                tesseract_engine):
+    """The engines load (a tenth of a second each) while the loader reads the first
+    pages, once per thread: every thread that recognises a page prepared first."""
+    import bgocr_nb.tesseract as tess
+
+    if tesseract_engine("api") != "api":
+        pytest.skip("the api engine is not available")
+    real_prepare, real_recognize = tess.prepare, tess.recognize
+    events: list[tuple[str, str]] = []
+
+    def prepare(**kwargs):
+        events.append(("prepare", threading.current_thread().name))
+        return real_prepare(**kwargs)
+
+    def recognize(*args, **kwargs):
+        events.append(("page", threading.current_thread().name))
+        return real_recognize(*args, **kwargs)
+
+    monkeypatch.setattr(tess, "prepare", prepare)
+    monkeypatch.setattr(tess, "recognize", recognize)
+    result = batch(sorted(scans.rglob("scan*.png")), device="cpu", workers=2, progress=False)
+    assert result.pages_run == 4
+    prepared = [name for kind, name in events if kind == "prepare"]
+    assert len(prepared) == 2 and len(set(prepared)) == 2  # one per thread
+    for kind, name in events:
+        if kind == "page":  # a thread reads pages only once it has prepared
+            assert events.index(("prepare", name)) < events.index(("page", name))
+
+
+def test_prepare_loads_the_engine_that_recognize_reuses(tesseract_engine, page):
+    import tesserocr
+
+    import bgocr_nb.tesseract as tess
+    from bgocr_nb.errors import MissingDependencyError
+
+    if tesseract_engine("api") != "api":
+        pytest.skip("the api engine is not available")
+    made = []
+    real = tesserocr.PyTessBaseAPI
+
+    def counting(*args, **kwargs):
+        made.append(kwargs.get("lang"))
+        return real(*args, **kwargs)
+
+    def in_a_new_thread():  # a thread of its own: no engine loaded yet
+        tess.prepare(lang="eng", psm=6)
+        loaded = len(made)
+        text = tess.recognize(page, lang="eng", psm=6).text
+        return loaded, len(made), text
+
+    out = []
+    try:
+        tesserocr.PyTessBaseAPI = counting
+        worker = threading.Thread(target=lambda: out.append(in_a_new_thread()))
+        worker.start()
+        worker.join()
+    finally:
+        tesserocr.PyTessBaseAPI = real
+    loaded, after, text = out[0]
+    assert loaded == after == 1 and "Invoice" in text
+    with pytest.raises(MissingDependencyError, match="xyz"):
+        tess.prepare(lang="xyz")
+
+
 def test_renderers_given_as_one_name(tmp_path, page):
     Image.fromarray(page).save(tmp_path / "p.png")
     batch(tmp_path / "p.png", device="cpu", out=tmp_path / "out", renderers="pdf",

@@ -166,7 +166,6 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
 
     stretched = False
     if contrast:
-        black, _ = _contrast.levels(image)
         marks = faint_marks(image)
         # an intermediate made here is overwritten in place (a full-size array less)
         out = None if ops_for(image).xp.may_share_memory(image, original) else image
@@ -178,6 +177,7 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
             image, stretched = _contrast.enhance(image, out=out), True
             note("contrast", True, "stretch the ink to black after background removal")
         else:  # a stretch would change nothing Tesseract sees but what it clips
+            black, _ = _contrast.levels(image)
             note("contrast", False, f"even white paper, darkest ink {black:.0f}: Tesseract "
                  "adapts to the ink's contrast itself")
 
