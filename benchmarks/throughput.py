@@ -703,7 +703,8 @@ def report(pages, results, startup, mem, gpu_info, info, args, pdf_how, seconds)
             notes.append(f"* {m}: {e}")
     if notes:
         lines.append("\nProblems:\n\n" + "\n".join(notes[:20]))
-    ocr_cmds = [results[m].get("command") for m in ("b", "c") if results.get(m, {}).get("command")]
+    ocr_runs = [results[m] for m in ("b", "c") if results.get(m, {}).get("command")]
+    ocr_cmds = [r["command"] for r in ocr_runs]
     summary = "\n".join([
         f"Machine: {C.machine_line(info)}. Code: {C.git_revision()}. Run: `python "
         f"benchmarks/throughput.py {' '.join(args.argv)}`".rstrip()
@@ -712,7 +713,7 @@ def report(pages, results, startup, mem, gpu_info, info, args, pdf_how, seconds)
         f"the page (built-in paragraphs, {mean(p['chars'] for p in pages):.0f} characters a "
         f"page), kinds {', '.join(kinds)}; language {args.lang}, seeds {args.seed}-"
         f"{args.seed + n - 1}; PNG files (200 dpi) and one PDF written with {pdf_how}."
-        + (f" OCRmyPDF: {results['b'].get('version', '')}, `"
+        + (f" OCRmyPDF: {ocr_runs[0].get('version', '')}, `"
            + "`, `".join(ocr_cmds) + "`." if ocr_cmds else ""), "", *lines])
     full = f"# Throughput benchmark ({C.today()})\n\n{summary}\n"
     return summary, full
