@@ -89,6 +89,23 @@ def test_keystone_stood_upright_alike_on_both_backends():
         assert abs(deskew.estimate_angle(image)) < 0.3 and geometry.find_keystone(image) is None
 
 
+def test_converging_lines_measured_alike_on_both_backends():
+    """The lines' angle band by band, and the map that levels them, from each
+    backend's own ink."""
+    from bgocr_nb.filters import deskew, geometry
+    from tests.test_filters import _converging
+
+    page = _converging("eng")
+    cpu = deskew.survey(page, bands=geometry.LINE_BANDS).bands
+    with host_ops(NDI):
+        nd = deskew.survey(page, bands=geometry.LINE_BANDS).bands
+    assert cpu.shape == nd.shape and len(cpu) >= 4
+    np.testing.assert_allclose(cpu[:, :2], nd[:, :2], atol=3.0)  # band middles, pixels
+    np.testing.assert_allclose(cpu[:, 2], nd[:, 2], atol=0.1)    # angles, degrees
+    found = [geometry.find_convergence(bands) for bands in (cpu, nd)]
+    assert found[0].spread == pytest.approx(found[1].spread, abs=0.2)
+
+
 def test_rotation_geometry_grows_canvas():
     (h, w), m = rotation_geometry((100, 200), 90)
     assert (h, w) == (200, 100)

@@ -34,6 +34,20 @@ def test_gpu_matches_cpu(kind, spec):
     assert diff.mean() < 2.0 and (diff > 64).mean() < 0.01
 
 
+def test_gpu_measures_converging_lines_as_the_cpu():
+    import cupy
+
+    from bgocr_nb.filters import deskew, geometry
+    from tests.test_filters import _converging
+
+    page = _converging("eng")
+    cpu = deskew.survey(page, bands=geometry.LINE_BANDS).bands
+    gpu = deskew.survey(cupy.asarray(page), bands=geometry.LINE_BANDS).bands
+    assert isinstance(gpu, np.ndarray) and cpu.shape == gpu.shape and len(cpu) >= 4
+    np.testing.assert_allclose(cpu[:, :2], gpu[:, :2], atol=3.0)
+    np.testing.assert_allclose(cpu[:, 2], gpu[:, 2], atol=0.1)
+
+
 def test_gpu_polarity_of_a_page_on_a_dark_table():
     import cupy
 

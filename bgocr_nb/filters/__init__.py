@@ -52,7 +52,7 @@ FILTERS: dict[str, Filter] = {f.name: f for f in (
     Filter("background", background.remove, "flatten uneven light, shadows, stains, paper colour"),
     Filter("deskew", deskew.deskew, "estimate the skew angle and straighten", returns="angle"),
     Filter("keystone", geometry.unkeystone,
-           "stand up strokes that lean and converge (a page photographed at an angle)"),
+           "level converging lines, stand up leaning strokes (a page photographed at an angle)"),
     Filter("contrast", contrast.enhance, "stretch faint ink to black, light marks to white"),
     Filter("unfade", contrast.unfade, "stretch ink that fades across the page, place by place"),
     Filter("binarize", binarize.binarize, "threshold to black and white (Sauvola or Otsu)"),

@@ -151,9 +151,10 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
         else:
             note("border", False, f"no dark edge bands ({area:.2%})")
 
-    angle, turn, extent, lines = 0.0, 0.0, None, None
-    if deskew:  # the skew, and the height of the lines across them (used below)
-        angle, extent, lines = _deskew.measure(image)
+    angle, turn, extent, lines, bands = 0.0, 0.0, None, None, None
+    if deskew:  # the skew, the height of the lines across them (used below), their angle
+        skew = _deskew.survey(image, bands=geometry.LINE_BANDS if keystone else 0)
+        angle, extent, lines, bands = skew.angle, skew.extent, skew.line_height, skew.bands
         if abs(angle) >= MIN_SKEW and not lines:
             note("deskew", False, f"skew {angle:+.2f} deg, but no text lines run that way "
                  "(a page turned sideways?)", angle=angle)
@@ -189,22 +190,40 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
         turned["seconds"] += time.perf_counter() - start
         clock[0] = time.perf_counter()
 
-    # Strokes that lean or converge once the lines are level: a page photographed at
-    # an angle. Stood upright in one warp with the turn, from the unturned page.
-    found = (geometry.find_keystone(image, text_height=stats.text_height)
-             if keystone and deskew and not on_desk else None)
-    if found is not None:
-        matrix, shape = geometry.keystone_geometry(image.shape, found)
-        if turn:
-            rotation = rotation_geometry(unturned.shape, turn, extent)[1]
-            matrix, image = matrix @ np.vstack([rotation, [0.0, 0.0, 1.0]]), unturned
-        image = ops_for(image).warp(image, matrix, shape, fill=fill)
-        note("keystone", True, f"upright strokes lean {found.slant:+.1f} deg at the page's "
-             f"middle and {found.spread:+.1f} deg more at its right edge: a page photographed "
-             "at an angle", slant=round(found.slant, 2), spread=round(found.spread, 2))
+    # Lines that converge, and strokes that lean or converge once the lines are level:
+    # a page photographed at an angle. Levelled and stood upright in one warp with the
+    # turn, from the unturned page.
+    if keystone and deskew and not on_desk:
+        source = unturned if turn else image
+        so_far = (np.vstack([rotation_geometry(source.shape, turn, extent)[1], [0.0, 0.0, 1.0]])
+                  if turn else np.eye(3))
+        converging = geometry.find_convergence(bands, so_far)
+        if converging is not None:  # the strokes are measured on the levelled page
+            matrix, shape = geometry.keystone_geometry(image.shape, converging)
+            so_far = matrix @ so_far
+            image = ops_for(source).warp(source, so_far, shape, fill=fill)
+        found = geometry.find_keystone(image, text_height=stats.text_height)
+        if found is not None:
+            matrix, shape = geometry.keystone_geometry(image.shape, found)
+            image = ops_for(source).warp(source, matrix @ so_far, shape, fill=fill)
+        if converging is None and found is None:
+            note("keystone", False, "lines run parallel and upright strokes stand upright")
+        else:
+            params, why = {}, []
+            if converging is not None:
+                params.update(line_angle=round(converging.angle, 2),
+                              line_spread=round(converging.spread, 2))
+                why.append(f"lines turn {converging.angle:+.1f} deg at the text's middle and "
+                           f"{converging.spread:+.1f} deg more at its bottom")
+            if found is not None:
+                params.update(slant=round(found.slant, 2), spread=round(found.spread, 2))
+                why.append(f"upright strokes lean {found.slant:+.1f} deg at the page's "
+                           f"middle and {found.spread:+.1f} deg more at its right edge")
+            note("keystone", True, "; ".join(why) + ": a page photographed at an angle",
+                 **params)
     elif keystone and deskew:
         note("keystone", False, "a page on a darker surface, its corners not found: its "
-             "edges would read as lines" if on_desk else "upright strokes stand upright")
+             "edges would read as lines")
 
     # Text size: Tesseract reads lines of about 20 to 60 pixels best (capitals near 30 px).
     if (upscale or downscale) and not deskew:  # measured along the lines, however skewed

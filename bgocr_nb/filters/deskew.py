@@ -9,6 +9,7 @@ All angles are scored at once with one ``bincount``, on CPU and GPU alike.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,11 @@ MARGIN = 0.02         # of the page's longer side: room kept around the ink when
 # Text lines are 0.8 to 8 glyphs high (0.8: a glyph measured on a tilted page is taller
 # than upright; skewed test pages: 1.1-1.8)
 SHORT_LINES, TALL_LINES = 0.8, 8.0
+# The lines' angle place by place (they converge on a page photographed at an angle):
+BAND_GLYPHS = 3.0     # measured in bands across the lines, each at least this many glyphs
+                      # tall (two lines, about; lines that converge blur their profile)
+BAND_RANGE = 4.0      # ... within this many degrees of the page's skew
+BAND_POINTS = 400     # ... on at least this many ink pixels
 
 Box = tuple[float, float, float, float]  # top, left, bottom, right (pixels)
 
@@ -63,6 +69,63 @@ def _scores(ys: Any, xs: Any, angles: np.ndarray, ops: Any) -> np.ndarray:
         score = ((hist[:, 1:] - hist[:, :-1]) ** 2).sum(axis=1)
         out.append(ops.to_host(score))
     return np.concatenate(out)
+
+
+def _best_angle(ys: Any, xs: Any, coarse: np.ndarray, step: float, ops: Any,
+                coarse_every: int = 1) -> float:
+    """The angle of the sharpest profile: the best of ``coarse`` (scored on every
+    ``coarse_every``-th point), then ``step`` apart on all points within a grid
+    step and a fifth of it, and the parabola's peak through the best three."""
+    spacing = float(coarse[1] - coarse[0]) if len(coarse) > 1 else step
+    best = coarse[int(np.argmax(_scores(ys[::coarse_every], xs[::coarse_every], coarse, ops)))]
+    reach = round(1.2 * spacing / step) * step
+    fine = best + np.arange(-reach, reach + 1e-9, step)
+    scores = _scores(ys, xs, fine, ops)
+    i = int(np.argmax(scores))
+    angle = float(fine[i])
+    if 0 < i < len(fine) - 1:  # parabolic peak between the grid points
+        a, b, c = scores[i - 1], scores[i], scores[i + 1]
+        denom = a - 2 * b + c
+        if denom < 0:
+            angle += step * 0.5 * (a - c) / denom
+    return angle
+
+
+def _band_angles(ys: Any, xs: Any, angle: float, glyphs: float, ops: Any,
+                 count: int) -> np.ndarray:
+    """The lines' angle in up to ``count`` bands across them: ``(n, 4)`` rows of the
+    band's middle ``(x, y)`` (in the points' centred pixels), its angle and its
+    ink pixels. Bands are at least ``BAND_GLYPHS`` glyphs tall; none for fewer than 4."""
+    xp = ops.xp
+    rad = math.radians(angle)
+    across = ys * math.cos(rad) + xs * math.sin(rad)  # constant along a line at ``angle``
+    lo, hi = (float(v) for v in xp.percentile(across, xp.asarray([1.0, 99.0])))
+    count = min(count, int((hi - lo) / (BAND_GLYPHS * glyphs)))
+    if count < 4:
+        return np.zeros((0, 4))
+    band = xp.clip(((across - lo) * (count / (hi - lo))).astype(xp.int64), -1, count)
+    coarse = angle + np.arange(-BAND_RANGE, BAND_RANGE + 1e-9, 0.25)
+    found = []
+    for i in range(count):
+        inside = band == i
+        n = int(inside.sum())
+        if n < BAND_POINTS:
+            continue
+        by, bx = ys[inside], xs[inside]
+        found.append((float(bx.mean()), float(by.mean()),
+                      _best_angle(by, bx, coarse, 0.05, ops), float(n)))
+    return np.array(found).reshape(-1, 4)
+
+
+@dataclass(frozen=True)
+class Skew:
+    """What :func:`survey` finds: the page's skew, where its ink lies, how tall its
+    lines are, and (when asked) their angle place by place."""
+
+    angle: float                #: degrees, > 0 when the text is turned counter-clockwise
+    extent: Box | None          #: (top, left, bottom, right) round all the ink, with a margin
+    line_height: float | None   #: pixels, across the lines at ``angle``
+    bands: np.ndarray           #: (n, 4): a band's middle x, y (pixels), angle, weight
 
 
 def _extent(ink: np.ndarray, factor: int, shape: tuple[int, int]) -> Box | None:
@@ -123,6 +186,16 @@ def measure(image: Any, *, max_angle: float = 16.0
         where the runs across ``angle`` are no lines of text (a page turned
         sideways has none that way, and its ``angle`` means nothing).
     """
+    skew = survey(image, max_angle=max_angle)
+    return skew.angle, skew.extent, skew.line_height
+
+
+def survey(image: Any, *, max_angle: float = 16.0, bands: int = 0) -> Skew:
+    """:func:`measure`, and with ``bands``, the angle of the lines in up to that many
+    bands across them (each ``BAND_GLYPHS`` glyphs tall at least, within
+    ``BAND_RANGE`` degrees of the page's skew): on a page photographed at an angle
+    the lines converge, and their angle changes from top to bottom. Bands are
+    given in the page's own pixels; none where fewer than four fit."""
     from .analysis import ink_mask, shrink
 
     check_image(image)
@@ -135,27 +208,24 @@ def measure(image: Any, *, max_angle: float = 16.0
     *points, glyph_height = _text_points(ink)
     ys, xs = points
     if ys.size < 50:
-        return 0.0, extent, None
+        return Skew(0.0, extent, None, np.zeros((0, 4)))
     if ys.size > _MAX_POINTS:  # a random sample: a regular stride aliases with the glyph grid
         pick = np.random.default_rng(0).choice(ys.size, _MAX_POINTS, replace=False)
         ys, xs = ys[pick], xs[pick]
-    ys = xp.asarray(ys, dtype=xp.float32) - ink.shape[0] // 2
-    xs = xp.asarray(xs, dtype=xp.float32) - ink.shape[1] // 2
+    centre = (ink.shape[0] // 2, ink.shape[1] // 2)
+    ys = xp.asarray(ys, dtype=xp.float32) - centre[0]
+    xs = xp.asarray(xs, dtype=xp.float32) - centre[1]
 
     # Coarse 0.5-degree grid on a third of the points, then 0.05 degree on all.
     coarse = np.arange(-max_angle, max_angle + 1e-9, 0.5)
-    best = coarse[int(np.argmax(_scores(ys[::3], xs[::3], coarse, ops)))]
-    fine = best + np.arange(-0.6, 0.6 + 1e-9, 0.05)
-    scores = _scores(ys, xs, fine, ops)
-    i = int(np.argmax(scores))
-    angle = fine[i]
-    if 0 < i < len(fine) - 1:  # parabolic peak between the grid points
-        a, b, c = scores[i - 1], scores[i], scores[i + 1]
-        denom = a - 2 * b + c
-        if denom < 0:
-            angle += 0.05 * 0.5 * (a - c) / denom
+    angle = _best_angle(ys, xs, coarse, 0.05, ops, coarse_every=3)
     lines = _line_height(*points, angle, glyph_height)  # all the points, not the sample
-    return float(round(angle, 3)), extent, None if lines is None else lines * factor
+    found = np.zeros((0, 4))
+    if bands and lines and glyph_height:
+        found = _band_angles(ys, xs, angle, glyph_height, ops, bands)
+        found[:, 0] = (found[:, 0] + centre[1] + 0.5) * factor - 0.5  # the page's pixels
+        found[:, 1] = (found[:, 1] + centre[0] + 0.5) * factor - 0.5
+    return Skew(float(round(angle, 3)), extent, None if lines is None else lines * factor, found)
 
 
 def rotate(image: Any, angle: float, *, fill: float = 255.0, keep: Box | None = None) -> Any:

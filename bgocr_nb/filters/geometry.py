@@ -217,6 +217,10 @@ SLANT_PIXELS = 400_000  # ... on bands of its rows spread over the page: this ma
 SLANT_GLANCE = 0.25    # a first look takes this share of them: a page leaning under half the
                        # thresholds there (as upright type does) is left without a closer one
 SLANT_BAND = 48        # rows of the copy a band holds
+LINE_BANDS = 6         # bands across the lines whose angle is measured (see deskew.survey)
+LINES_SPREAD = 1.0     # degrees: lines turning this much more at the text's top or bottom
+                       # than at its middle converge (parallel lines: < 0.5)
+LINES_FIT = 0.3        # degrees: the bands' angles stray at most this far from one vanishing point
 
 
 @dataclass(frozen=True)
@@ -437,6 +441,57 @@ def find_keystone(image: Any, *, text_height: float | None = None) -> Keystone |
     return Keystone(matrix, middle, right - middle)
 
 
+@dataclass(frozen=True)
+class Convergence:
+    """Text lines converging on a vanishing point beside the page: a page
+    photographed at an angle (see :func:`find_convergence`)."""
+
+    matrix: np.ndarray  #: 3x3 projective map of the page's (x, y) that levels them
+    angle: float        #: degrees they turn at the text's middle (> 0: counter-clockwise)
+    spread: float       #: degrees more they turn at the text's bottom than at its middle
+
+
+_SWAP = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # (x, y) <-> (y, x)
+
+
+def find_convergence(bands: np.ndarray, matrix: np.ndarray | None = None
+                     ) -> Convergence | None:
+    """How a page's text lines converge, from their angle band by band (the
+    ``bands`` of :func:`~bgocr_nb.filters.deskew.survey`); None for lines that
+    stay parallel.
+
+    The bands' angles are fitted by lines through one vanishing point, their
+    angle changing evenly from top to bottom: :func:`find_keystone`'s fit with
+    rows and columns swapped. The map sends that point to infinity, to the
+    side. Lines that turn less than ``LINES_SPREAD`` degrees from the middle
+    band to the last, or bands that stray from the fit, give None. ``matrix``
+    (3x3) takes the bands' page to the page the map is for, such as the turn
+    that levels its lines on average: their angles are turned with it.
+    """
+    if len(bands) < SLANT_STRIPS // 2:
+        return None
+    to_page = np.eye(3) if matrix is None else np.asarray(matrix, np.float64)
+    x, y, angle, weight = np.asarray(bands, np.float64).T
+    rad = np.radians(angle)  # counter-clockwise: a line rises to the right
+
+    def mapped(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        p = to_page @ np.stack([px, py, np.ones_like(px)])
+        return p[:2] / p[2]
+
+    (mx, my), (ax, ay) = mapped(x, y), mapped(x + np.cos(rad), y - np.sin(rad))
+    slope = (ay - my) / (ax - mx)  # rows per column along the band's lines
+    middle = float(np.average(mx, weights=weight))
+    at = my + slope * (middle - mx)  # where each band's lines cross the middle column
+    # swapped, the lines are strokes and the bands strips across the page
+    fit = _vanishing(np.stack([at, slope, weight], axis=1), middle)
+    if fit is None:
+        return None
+    swapped, slant, spread, stray = fit
+    if stray > LINES_FIT or abs(spread) < LINES_SPREAD:
+        return None
+    return Convergence(_SWAP @ swapped @ _SWAP, -slant, -spread)
+
+
 def framed_by_surface(image: Any, *, paper: float) -> bool:
     """Whether most of the frame's edge (60 % of its outer 2 %) is darker than 0.8
     of the ``paper`` level: a page lying on a desk or a scanner lid, not one that
@@ -453,23 +508,36 @@ def framed_by_surface(image: Any, *, paper: float) -> bool:
     return dark > 0.6 * sum(r.size for r in ring)
 
 
-def keystone_geometry(shape: tuple[int, int], found: Keystone
+def keystone_geometry(shape: tuple[int, int], found: Keystone | Convergence
                       ) -> tuple[np.ndarray, tuple[int, int]]:
     """The 3x3 projective matrix (input (x, y) to output) that stands the strokes of
-    :func:`find_keystone` upright, and the output shape that holds the whole page."""
+    :func:`find_keystone` upright (or levels the lines of :func:`find_convergence`),
+    and the output shape that holds the whole page."""
     return _framed(found.matrix, shape)
 
 
 def unkeystone(image: Any, found: Keystone | None = None) -> Any:
-    """Stand a photographed page's leaning, converging strokes upright (see
-    :func:`find_keystone`, which measures them when ``found`` is not given); a
-    page whose strokes stand upright comes back as it is. Best after ``deskew``."""
+    """Level a photographed page's converging lines (:func:`find_convergence`) and
+    stand its leaning, converging strokes upright (:func:`find_keystone`), in one
+    warp; with ``found``, only that map. A page whose lines are parallel and
+    strokes upright comes back as it is. Best after ``deskew``."""
+    from .deskew import survey
+
     check_image(image)
-    found = find_keystone(image) if found is None else found
+    ops = ops_for(image)
+    if found is not None:
+        matrix, shape = keystone_geometry(image.shape, found)
+        return ops.warp(image, matrix, shape, fill=255.0)
+    converging = find_convergence(survey(image, bands=LINE_BANDS).bands)
+    matrix, shape, level = np.eye(3), image.shape, image
+    if converging is not None:
+        matrix, shape = keystone_geometry(image.shape, converging)
+        level = ops.warp(image, matrix, shape, fill=255.0)
+    found = find_keystone(level)
     if found is None:
-        return image
-    matrix, shape = keystone_geometry(image.shape, found)
-    return ops_for(image).warp(image, matrix, shape, fill=255.0)
+        return level
+    upright, shape = keystone_geometry(level.shape, found)
+    return ops.warp(image, upright @ matrix, shape, fill=255.0)
 
 
 def upscale(image: Any, *, factor: float = 2.0) -> Any:
