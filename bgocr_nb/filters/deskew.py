@@ -28,6 +28,7 @@ BAND_GLYPHS = 3.0     # measured in bands across the lines, each at least this m
                       # tall (two lines, about; lines that converge blur their profile)
 BAND_RANGE = 4.0      # ... within this many degrees of the page's skew
 BAND_POINTS = 400     # ... on at least this many ink pixels
+BAND_SAMPLE = 3000    # ... and at most this many (a random sample): enough for a tenth of a degree
 
 Box = tuple[float, float, float, float]  # top, left, bottom, right (pixels)
 
@@ -71,24 +72,46 @@ def _scores(ys: Any, xs: Any, angles: np.ndarray, ops: Any) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _best_angle(ys: Any, xs: Any, coarse: np.ndarray, step: float, ops: Any,
-                coarse_every: int = 1) -> float:
-    """The angle of the sharpest profile: the best of ``coarse`` (scored on every
-    ``coarse_every``-th point), then ``step`` apart on all points within a grid
-    step and a fifth of it, and the parabola's peak through the best three."""
-    spacing = float(coarse[1] - coarse[0]) if len(coarse) > 1 else step
-    best = coarse[int(np.argmax(_scores(ys[::coarse_every], xs[::coarse_every], coarse, ops)))]
-    reach = round(1.2 * spacing / step) * step
-    fine = best + np.arange(-reach, reach + 1e-9, step)
-    scores = _scores(ys, xs, fine, ops)
+def _peak(scores: np.ndarray, grid: np.ndarray, step: float) -> float:
+    """The angle of ``grid`` (``step`` apart) with the best score, moved to the peak of
+    the parabola through it and its neighbours."""
     i = int(np.argmax(scores))
-    angle = float(fine[i])
-    if 0 < i < len(fine) - 1:  # parabolic peak between the grid points
+    angle = float(grid[i])
+    if 0 < i < len(grid) - 1:
         a, b, c = scores[i - 1], scores[i], scores[i + 1]
         denom = a - 2 * b + c
         if denom < 0:
             angle += step * 0.5 * (a - c) / denom
     return angle
+
+
+def _best_angle(ys: Any, xs: Any, coarse: np.ndarray, step: float, ops: Any,
+                coarse_every: int = 1) -> float:
+    """The angle of the sharpest profile: the best of ``coarse`` (scored on every
+    ``coarse_every``-th point), then ``step`` apart on all points within a grid
+    step and a fifth of it (see :func:`_peak`)."""
+    spacing = float(coarse[1] - coarse[0]) if len(coarse) > 1 else step
+    best = coarse[int(np.argmax(_scores(ys[::coarse_every], xs[::coarse_every], coarse, ops)))]
+    reach = round(1.2 * spacing / step) * step
+    fine = best + np.arange(-reach, reach + 1e-9, step)
+    return _peak(_scores(ys, xs, fine, ops), fine, step)
+
+
+def _band_scores(ys: Any, xs: Any, band: Any, angles: np.ndarray, ops: Any) -> np.ndarray:
+    """Postl's score of each band's own angles: ``angles`` is ``(bands, k)`` degrees,
+    ``band`` each point's band; all bands at once, in one ``bincount``."""
+    xp = ops.xp
+    count, k = angles.shape
+    reach = int(math.ceil(float(xp.sqrt(xp.max(ys * ys + xs * xs))))) + 2
+    nbins = 2 * reach + 1
+    rad = np.radians(angles)
+    cos, sin = (xp.asarray(f(rad), dtype=xp.float32)[band] for f in (np.cos, np.sin))
+    proj = ys[:, None] * cos + xs[:, None] * sin  # (points, k)
+    bins = xp.floor(proj).astype(xp.int64) + reach
+    bins += (band[:, None] * k + xp.arange(k, dtype=xp.int64)[None, :]) * nbins
+    hist = xp.bincount(bins.ravel(), minlength=count * k * nbins).reshape(count, k, nbins)
+    hist = hist.astype(xp.float64)
+    return ops.to_host(((hist[..., 1:] - hist[..., :-1]) ** 2).sum(axis=2))
 
 
 def _band_angles(ys: Any, xs: Any, angle: float, glyphs: float, ops: Any,
@@ -103,18 +126,32 @@ def _band_angles(ys: Any, xs: Any, angle: float, glyphs: float, ops: Any,
     count = min(count, int((hi - lo) / (BAND_GLYPHS * glyphs)))
     if count < 4:
         return np.zeros((0, 4))
+
     band = xp.clip(((across - lo) * (count / (hi - lo))).astype(xp.int64), -1, count)
-    coarse = angle + np.arange(-BAND_RANGE, BAND_RANGE + 1e-9, 0.25)
-    found = []
+    rng = np.random.default_rng(0)
+    picks, weights = [], []
     for i in range(count):
-        inside = band == i
-        n = int(inside.sum())
-        if n < BAND_POINTS:
+        where = xp.flatnonzero(band == i)
+        if where.size < BAND_POINTS:
             continue
-        by, bx = ys[inside], xs[inside]
-        found.append((float(bx.mean()), float(by.mean()),
-                      _best_angle(by, bx, coarse, 0.05, ops), float(n)))
-    return np.array(found).reshape(-1, 4)
+        weights.append(float(where.size))
+        if where.size > BAND_SAMPLE:  # the points may come in rows: a random sample
+            where = where[xp.asarray(rng.choice(where.size, BAND_SAMPLE, replace=False))]
+        picks.append(where)
+    if not picks:
+        return np.zeros((0, 4))
+    ids = xp.concatenate([xp.full(p.size, j, dtype=xp.int64) for j, p in enumerate(picks)])
+    where = xp.concatenate(picks)
+    by, bx = ys[where], xs[where]
+    # a 0.5-degree grid, then 0.05 degree round each band's best (all points: a band's
+    # third is too few for the grid)
+    coarse = angle + np.arange(-BAND_RANGE, BAND_RANGE + 1e-9, 0.5)
+    grid = np.broadcast_to(coarse, (len(picks), coarse.size))
+    best = coarse[np.argmax(_band_scores(by, bx, ids, grid, ops), axis=1)]
+    fine = best[:, None] + np.arange(-0.6, 0.6 + 1e-9, 0.05)[None, :]
+    found = [_peak(s, f, 0.05) for s, f in zip(_band_scores(by, bx, ids, fine, ops), fine)]
+    return np.array([(float(bx[ids == j].mean()), float(by[ids == j].mean()), a, w)
+                     for j, (a, w) in enumerate(zip(found, weights))]).reshape(-1, 4)
 
 
 @dataclass(frozen=True)
