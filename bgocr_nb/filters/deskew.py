@@ -28,7 +28,8 @@ BAND_GLYPHS = 3.0     # measured in bands across the lines, each at least this m
                       # tall (two lines, about; lines that converge blur their profile)
 BAND_RANGE = 4.0      # ... within this many degrees of the page's skew
 BAND_POINTS = 400     # ... on at least this many ink pixels
-BAND_SAMPLE = 3000    # ... and at most this many (a random sample): enough for a tenth of a degree
+BAND_SAMPLE = 3000    # ... and at most this many (a random sample), in profiles of 2-pixel
+BAND_BIN = 2          # bins (upright pages then fit 0.2 degrees of spread at most; 1-pixel: 0.6)
 
 Box = tuple[float, float, float, float]  # top, left, bottom, right (pixels)
 
@@ -98,14 +99,15 @@ def _best_angle(ys: Any, xs: Any, coarse: np.ndarray, step: float, ops: Any,
 
 
 def _band_scores(ys: Any, xs: Any, band: Any, angles: np.ndarray, ops: Any) -> np.ndarray:
-    """Postl's score of each band's own angles: ``angles`` is ``(bands, k)`` degrees,
-    ``band`` each point's band; all bands at once, in one ``bincount``."""
+    """Postl's score of each band's own angles, on profiles of ``BAND_BIN``-pixel bins:
+    ``angles`` is ``(bands, k)`` degrees, ``band`` each point's band; all bands at
+    once, in one ``bincount``."""
     xp = ops.xp
     count, k = angles.shape
     reach = int(math.ceil(float(xp.sqrt(xp.max(ys * ys + xs * xs))))) + 2
     nbins = 2 * reach + 1
     rad = np.radians(angles)
-    cos, sin = (xp.asarray(f(rad), dtype=xp.float32)[band] for f in (np.cos, np.sin))
+    cos, sin = (xp.asarray(f(rad) / BAND_BIN, dtype=xp.float32)[band] for f in (np.cos, np.sin))
     proj = ys[:, None] * cos + xs[:, None] * sin  # (points, k)
     bins = xp.floor(proj).astype(xp.int64) + reach
     bins += (band[:, None] * k + xp.arange(k, dtype=xp.int64)[None, :]) * nbins
