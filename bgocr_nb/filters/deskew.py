@@ -55,21 +55,35 @@ def _text_points(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float | None]
     return (*np.nonzero(ink), height)
 
 
+def _reach(ys: Any, xs: Any, ops: Any) -> int:
+    """How far from the centre, in whole pixels and two more, the points (ys, xs) lie."""
+    return int(math.ceil(float(ops.xp.sqrt(ops.xp.max(ys * ys + xs * xs))))) + 2
+
+
+def _profile_scores(proj: Any, profile: Any, count: int, reach: int, ops: Any) -> np.ndarray:
+    """Postl's score of ``count`` projection profiles: the points' positions ``proj``
+    across the lines (within ``reach`` of 0), each counted in profile ``profile``
+    (an array broadcast against ``proj``); the sum of squared differences of
+    neighbouring bins, which is largest where the lines stack into sharp peaks."""
+    xp = ops.xp
+    nbins = 2 * reach + 1
+    bins = xp.floor(proj).astype(xp.int64) + reach
+    bins += profile * nbins
+    hist = xp.bincount(bins.ravel(), minlength=count * nbins).reshape(count, nbins)
+    hist = hist.astype(xp.float64)
+    return ops.to_host(((hist[:, 1:] - hist[:, :-1]) ** 2).sum(axis=1))
+
+
 def _scores(ys: Any, xs: Any, angles: np.ndarray, ops: Any) -> np.ndarray:
     """Postl's score of each angle (degrees) for ink at (ys, xs), centred."""
     xp = ops.xp
-    reach = int(math.ceil(float(xp.sqrt(xp.max(ys * ys + xs * xs))))) + 2
-    nbins = 2 * reach + 1
+    reach = _reach(ys, xs, ops)
     out = []
     for chunk in np.array_split(angles, max(1, len(angles) // 16)):
         rad = xp.asarray(np.radians(chunk), dtype=xp.float32)
         proj = ys[None, :] * xp.cos(rad)[:, None] + xs[None, :] * xp.sin(rad)[:, None]
-        bins = xp.floor(proj).astype(xp.int64) + reach
-        bins += (xp.arange(len(chunk), dtype=xp.int64) * nbins)[:, None]
-        hist = xp.bincount(bins.ravel(), minlength=len(chunk) * nbins).reshape(len(chunk), nbins)
-        hist = hist.astype(xp.float64)
-        score = ((hist[:, 1:] - hist[:, :-1]) ** 2).sum(axis=1)
-        out.append(ops.to_host(score))
+        profile = xp.arange(len(chunk), dtype=xp.int64)[:, None]
+        out.append(_profile_scores(proj, profile, len(chunk), reach, ops))
     return np.concatenate(out)
 
 
@@ -104,16 +118,12 @@ def _band_scores(ys: Any, xs: Any, band: Any, angles: np.ndarray, ops: Any) -> n
     once, in one ``bincount``."""
     xp = ops.xp
     count, k = angles.shape
-    reach = int(math.ceil(float(xp.sqrt(xp.max(ys * ys + xs * xs))))) + 2
-    nbins = 2 * reach + 1
     rad = np.radians(angles)
     cos, sin = (xp.asarray(f(rad) / BAND_BIN, dtype=xp.float32)[band] for f in (np.cos, np.sin))
     proj = ys[:, None] * cos + xs[:, None] * sin  # (points, k)
-    bins = xp.floor(proj).astype(xp.int64) + reach
-    bins += (band[:, None] * k + xp.arange(k, dtype=xp.int64)[None, :]) * nbins
-    hist = xp.bincount(bins.ravel(), minlength=count * k * nbins).reshape(count, k, nbins)
-    hist = hist.astype(xp.float64)
-    return ops.to_host(((hist[..., 1:] - hist[..., :-1]) ** 2).sum(axis=2))
+    profile = band[:, None] * k + xp.arange(k, dtype=xp.int64)[None, :]
+    reach = _reach(ys, xs, ops) // BAND_BIN + 1
+    return _profile_scores(proj, profile, count * k, reach, ops).reshape(count, k)
 
 
 def _band_angles(ys: Any, xs: Any, angle: float, glyphs: float, ops: Any,
