@@ -197,15 +197,8 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
         source = unturned if turn else image
         so_far = (np.vstack([rotation_geometry(source.shape, turn, extent)[1], [0.0, 0.0, 1.0]])
                   if turn else np.eye(3))
-        converging = geometry.find_convergence(bands, so_far)
-        if converging is not None:  # the strokes are measured on the levelled page
-            matrix, shape = geometry.keystone_geometry(image.shape, converging)
-            so_far = matrix @ so_far
-            image = ops_for(source).warp(source, so_far, shape, fill=fill)
-        found = geometry.find_keystone(image, text_height=stats.text_height)
-        if found is not None:
-            matrix, shape = geometry.keystone_geometry(image.shape, found)
-            image = ops_for(source).warp(source, matrix @ so_far, shape, fill=fill)
+        image, converging, found = geometry.rectify(source, image, so_far, bands,
+                                                    text_height=stats.text_height, fill=fill)
         if converging is None and found is None:
             note("keystone", False, "lines run parallel and upright strokes stand upright")
         else:

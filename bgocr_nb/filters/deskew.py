@@ -138,7 +138,6 @@ def _band_angles(ys: Any, xs: Any, angle: float, glyphs: float, ops: Any,
     count = min(count, int((hi - lo) / (BAND_GLYPHS * glyphs)))
     if count < 4:
         return np.zeros((0, 4))
-
     band = xp.clip(((across - lo) * (count / (hi - lo))).astype(xp.int64), -1, count)
     rng = np.random.default_rng(0)
     picks, weights = [], []

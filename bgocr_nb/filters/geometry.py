@@ -517,28 +517,40 @@ def keystone_geometry(shape: tuple[int, int], found: Keystone | Convergence
     return _framed(found.matrix, shape)
 
 
+def rectify(source: Any, image: Any, to_image: np.ndarray, bands: np.ndarray, *,
+            text_height: float | None = None, fill: float = 255.0
+            ) -> tuple[Any, Convergence | None, Keystone | None]:
+    """Level the converging lines (:func:`find_convergence`) and stand the leaning
+    strokes (:func:`find_keystone`) of ``image``, the page ``source`` as the 3x3
+    map ``to_image`` draws it (a turn, or the identity), in one warp of ``source``.
+    ``bands`` are the lines' angles on ``source`` (:func:`~bgocr_nb.filters.deskew.survey`);
+    the strokes are measured once the lines are level. Returns the page (``image``
+    itself when neither is found), and what was found (None for each that was not)."""
+    ops = ops_for(source)
+    converging = find_convergence(bands, to_image)
+    if converging is not None:
+        matrix, shape = keystone_geometry(image.shape, converging)
+        to_image = matrix @ to_image
+        image = ops.warp(source, to_image, shape, fill=fill)
+    found = find_keystone(image, text_height=text_height)
+    if found is not None:
+        matrix, shape = keystone_geometry(image.shape, found)
+        image = ops.warp(source, matrix @ to_image, shape, fill=fill)
+    return image, converging, found
+
+
 def unkeystone(image: Any, found: Keystone | None = None) -> Any:
-    """Level a photographed page's converging lines (:func:`find_convergence`) and
-    stand its leaning, converging strokes upright (:func:`find_keystone`), in one
-    warp; with ``found``, only that map. A page whose lines are parallel and
-    strokes upright comes back as it is. Best after ``deskew``."""
+    """Level a photographed page's converging lines and stand its leaning, converging
+    strokes upright, in one warp (see :func:`rectify`); with ``found``, only that map.
+    A page whose lines are parallel and strokes upright comes back as it is. Best
+    after ``deskew``."""
     from .deskew import survey
 
     check_image(image)
-    ops = ops_for(image)
     if found is not None:
         matrix, shape = keystone_geometry(image.shape, found)
-        return ops.warp(image, matrix, shape, fill=255.0)
-    converging = find_convergence(survey(image, bands=LINE_BANDS).bands)
-    matrix, shape, level = np.eye(3), image.shape, image
-    if converging is not None:
-        matrix, shape = keystone_geometry(image.shape, converging)
-        level = ops.warp(image, matrix, shape, fill=255.0)
-    found = find_keystone(level)
-    if found is None:
-        return level
-    upright, shape = keystone_geometry(level.shape, found)
-    return ops.warp(image, upright @ matrix, shape, fill=255.0)
+        return ops_for(image).warp(image, matrix, shape, fill=255.0)
+    return rectify(image, image, np.eye(3), survey(image, bands=LINE_BANDS).bands)[0]
 
 
 def upscale(image: Any, *, factor: float = 2.0) -> Any:
