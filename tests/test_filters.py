@@ -379,6 +379,50 @@ def test_a_bar_printed_to_the_edge_is_no_border(page):
     assert (out[top:bottom, 40:] < 60).mean() > 0.5  # the bar itself: still dark
 
 
+def _copied_edge(page: np.ndarray) -> tuple[np.ndarray, slice]:
+    """The page with a photocopy's dark edge: a band across the bottom, paper below it."""
+    copied = np.pad(page.astype(np.float32), ((0, 40), (0, 0)), constant_values=255.0)
+    band = slice(page.shape[0] + 10, page.shape[0] + 26)
+    copied[band] = 25.0
+    return copied, band
+
+
+def test_a_band_apart_from_the_edge_is_a_border(page):
+    """A photocopy's dark edge, with the copy's paper between it and the image edge."""
+    copied, band = _copied_edge(page)
+    out = geometry.remove_border(copied)
+    assert out[band].min() == 255
+    np.testing.assert_array_equal(out[: page.shape[0]], copied[: page.shape[0]])
+
+
+def test_a_band_turned_with_its_page_is_a_border(page):
+    """Turned after the band was there (a rotated scan): white corners lie between
+    the band and the image edge, and the band runs aslant; it goes all the same."""
+    copied, _ = _copied_edge(page)
+    plain = np.pad(page.astype(np.float32), ((0, 40), (0, 0)), constant_values=255.0)
+    turned, text = (synth.skew(p, np.random.default_rng(0), angle=3.0, fill=255).astype(np.float32)
+                    for p in (copied, plain))
+    band = (turned < 60) & (text > 200)
+    assert band.sum() > 10_000 and not band[-1].any()  # apart from the bottom edge
+    out = geometry.remove_border(turned)
+    assert out[band].min() == 255
+    np.testing.assert_array_equal(out[text < 128], turned[text < 128])  # the text stays
+
+
+def test_a_short_or_broken_band_apart_from_the_edge_stays(page):
+    """Apart from the edge, only a long solid band is a border: a dark stretch along
+    a tenth of the edge stays, and so does one thin and thick by turns (as a bar is
+    where text is reversed out of it)."""
+    copied, band = _copied_edge(page)
+    short = copied.copy()
+    short[band, 100:] = 255.0
+    assert geometry.border_area(short) == 0
+    ragged = copied.copy()
+    for x in range(0, ragged.shape[1], 60):
+        ragged[band.start + 7: band.stop, x: x + 30] = 255.0  # half of it 7 rows thick, not 16
+    assert geometry.border_area(ragged) == 0
+
+
 def test_noise_estimate_and_denoise(page):
     rng = np.random.default_rng(1)
     gray = 30 + page * 0.7  # paper at 208: the noise is not clipped

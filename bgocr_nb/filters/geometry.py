@@ -15,6 +15,11 @@ from ._checks import check_image, check_number
 MAX_PIXELS = 120_000_000  # an upscaled page may not exceed this
 
 
+BAND_SPAN = 0.25   # a band apart from the edge runs along at least this share of it
+BAND_SOLID = 0.5   # ... and is this solid: its thinner places (20th percentile) at least
+                   # this share of its thicker ones (80th); text reversed out of a bar is not
+
+
 def _small_border_mask(image: Any, darkness: float) -> tuple[Any, int]:
     """The border mask of a copy about 600 pixels across, and that copy's shrink factor."""
     check_image(image)
@@ -22,39 +27,82 @@ def _small_border_mask(image: Any, darkness: float) -> tuple[Any, int]:
     xp = ops.xp
     factor = max(1, max(image.shape) // 600)
     small = ops.downscale(image, factor)
-    light = ops.box_mean(small, max(3, 9 // factor)) >= darkness
-    h, w = light.shape
+    box = max(3, 9 // factor)
+    dark = ops.box_mean(small, box) < darkness
+    # paper: lighter than halfway from the darkness to the page's median level
+    paper = small >= (darkness + float(xp.median(small[::4, ::4]))) / 2
+    h, w = dark.shape
 
-    def first_light(a: Any, axis: int) -> Any:  # per line; the line's length if none
-        return xp.where(a.any(axis=axis), a.argmax(axis=axis), a.shape[axis])
+    def run(dark: Any, paper: Any) -> tuple[Any, Any]:  # per row, from its start
+        ends, starts = _along(*_band_depths(dark, paper, box, ops))
+        return xp.asarray(starts)[:, None], xp.asarray(ends)[:, None]
 
-    left = _along(first_light(light, 1), ops)
-    right = w - _along(first_light(light[:, ::-1], 1), ops)
-    top = _along(first_light(light, 0), ops)
-    bottom = h - _along(first_light(light[::-1, :], 0), ops)
-    cols, rows = xp.arange(w)[None, :], xp.arange(h)[:, None]
-    return ((cols < left[:, None]) | (cols >= right[:, None])
-            | (rows < top[None, :]) | (rows >= bottom[None, :])), factor
+    cols, rows = xp.arange(w)[None, :], xp.arange(h)[None, :]
+    start, end = run(dark, paper)
+    mask = (cols >= start) & (cols < end)
+    start, end = run(dark[:, ::-1], paper[:, ::-1])
+    mask |= (cols[:, ::-1] >= start) & (cols[:, ::-1] < end)
+    start, end = run(dark.T, paper.T)
+    mask |= ((rows >= start) & (rows < end)).T
+    start, end = run(dark[::-1].T, paper[::-1].T)
+    mask |= ((rows[:, ::-1] >= start) & (rows[:, ::-1] < end)).T
+    return mask, factor
 
 
-def _along(depth: Any, ops: Any) -> Any:
-    """Keep the runs of a band's depth (per line, from one edge) that stretch along
-    the edge at least as far as they reach into the page: a scanner band or a
-    sliver of one does; the end of a dark bar across the page (a heading bar
-    printed to the edge) reaches in further than it is tall."""
-    d = ops.to_host(depth).copy()  # a few hundred numbers
+def _band_depths(dark: Any, paper: Any, box: int, ops: Any
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, from its start: where its first dark run ends, if nothing but paper
+    comes before it (give or take the ``box`` the darkness was averaged over), else 0;
+    where that run begins if it is more than a box from the start, else 0; and where
+    the row's first dark pixel is, whatever comes before it (the row's length if none)."""
+    xp = ops.xp
+    n = dark.shape[1]
+
+    def first(a: Any) -> Any:  # per row; the row's length if none
+        return xp.where(a.any(axis=1), a.argmax(axis=1), n)
+
+    start = first(dark)
+    ends = first(~dark & (xp.arange(n)[None, :] > start[:, None]))
+    found = (start < n) & (first(~paper) >= start - box)
+    apart = found & (start > box)
+    return (ops.to_host(xp.where(found, ends, 0)), ops.to_host(xp.where(apart, start, 0)),
+            ops.to_host(start))
+
+
+def _along(depth: np.ndarray, gap: np.ndarray, first_dark: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the runs of a band (its ``gap`` from one edge and its ``depth``, per
+    line) that stretch along the edge at least as far as they reach across it: a
+    scanner band or a sliver of one does; the end of a dark bar across the page (a
+    heading bar printed to the edge) reaches in further than it is tall. A band
+    with paper between it and the edge (a photocopy's edge, a rotated scan's
+    corners) must also run along a quarter of the edge, be solid, and end at the
+    image's edge or in light as far as it is thick: no part of a larger dark ground
+    (a bar beside its reversed-out text)."""
+    d, gap = depth.copy(), gap.copy()  # a few hundred numbers
     edges = np.diff(np.r_[0, (d > 0).astype(np.int8), 0])
     for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-        if stop - start < d[start:stop].max():
-            d[start:stop] = 0
-    return ops.xp.asarray(d)
+        thick = d[start:stop] - gap[start:stop]
+        keep = stop - start >= thick.max()
+        if keep and gap[start:stop].max() > 0:
+            reach = int(thick.max())  # beyond each end, as far as it is thick: no dark
+            before, after = first_dark[max(0, start - reach):start], first_dark[stop:stop + reach]
+            keep = (stop - start >= BAND_SPAN * len(d)
+                    and np.percentile(thick, 20) >= BAND_SOLID * np.percentile(thick, 80)
+                    and (before >= d[start]).all() and (after >= d[stop - 1]).all())
+        if not keep:
+            d[start:stop] = gap[start:stop] = 0
+    return d, gap
 
 
 def border_mask(image: Any, *, darkness: float = 96.0) -> Any:
-    """Pixels of dark bands that touch the image edge (scanner lid, book gutter).
+    """Pixels of dark bands along the image edge (scanner lid, book gutter, the
+    dark edge of a photocopied page).
 
     A pixel belongs to a border when every pixel between it and the edge, along its
-    row or its column, is dark on average; text never touches the edge that way.
+    row or its column, is dark on average, or paper and then dark; text never
+    touches the edge that way. Bands are kept by :func:`_along`'s rules: one that
+    reaches in further than it runs along the edge is the end of a printed bar.
     Found on a copy about 600 pixels across, which is plenty for bands.
     """
     mask, factor = _small_border_mask(image, darkness)
