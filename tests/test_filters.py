@@ -395,6 +395,17 @@ def test_a_band_apart_from_the_edge_is_a_border(page):
     np.testing.assert_array_equal(out[: page.shape[0]], copied[: page.shape[0]])
 
 
+def test_a_bands_soft_rim_goes_with_it(page):
+    """The gray fringe where a band meets the paper (its shadow, a blurred edge) would
+    turn into a line under a contrast stretch: it is painted white with the band."""
+    copied, band = _copied_edge(page)
+    rim = slice(band.start - 10, band.start)
+    copied[rim] = np.linspace(240, 140, 10, dtype=np.float32)[:, None]  # lighter away from it
+    out = geometry.remove_border(copied)
+    assert out[rim].min() == 255 and out[band].min() == 255
+    np.testing.assert_array_equal(out[: rim.start - 12], copied[: rim.start - 12])
+
+
 def test_a_band_turned_with_its_page_is_a_border(page):
     """Turned after the band was there (a rotated scan): white corners lie between
     the band and the image edge, and the band runs aslant; it goes all the same."""

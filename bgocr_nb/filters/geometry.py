@@ -18,6 +18,7 @@ MAX_PIXELS = 120_000_000  # an upscaled page may not exceed this
 BAND_SPAN = 0.25   # a band apart from the edge runs along at least this share of it
 BAND_SOLID = 0.5   # ... and is this solid: its thinner places (20th percentile) at least
                    # this share of its thicker ones (80th); text reversed out of a bar is not
+RIM = 0.1          # a band's soft rim: short of the paper by this share of the way to the band
 
 
 def _small_border_mask(image: Any, darkness: float) -> tuple[Any, int]:
@@ -29,8 +30,8 @@ def _small_border_mask(image: Any, darkness: float) -> tuple[Any, int]:
     small = ops.downscale(image, factor)
     box = max(3, 9 // factor)
     dark = ops.box_mean(small, box) < darkness
-    # paper: lighter than halfway from the darkness to the page's median level
-    paper = small >= (darkness + float(xp.median(small[::4, ::4]))) / 2
+    level = float(xp.median(small[::4, ::4]))  # the paper's
+    paper = small >= (darkness + level) / 2  # lighter than halfway to it from the darkness
     h, w = dark.shape
 
     def run(dark: Any, paper: Any) -> tuple[Any, Any]:  # per row, from its start
@@ -46,6 +47,9 @@ def _small_border_mask(image: Any, darkness: float) -> tuple[Any, int]:
     mask |= ((rows >= start) & (rows < end)).T
     start, end = run(dark[::-1].T, paper[::-1].T)
     mask |= ((rows[:, ::-1] >= start) & (rows[:, ::-1] < end)).T
+    if bool(mask.any()):  # and the bands' soft rims: what is not yet paper a box from them
+        near = ops.maximum(mask.astype(xp.float32), 2 * box + 1) > 0
+        mask |= near & (small < level - RIM * (level - darkness))
     return mask, factor
 
 
@@ -103,7 +107,8 @@ def border_mask(image: Any, *, darkness: float = 96.0) -> Any:
     row or its column, is dark on average, or paper and then dark; text never
     touches the edge that way. Bands are kept by :func:`_along`'s rules: one that
     reaches in further than it runs along the edge is the end of a printed bar.
-    Found on a copy about 600 pixels across, which is plenty for bands.
+    A band's soft rim (its shadow, a blurred edge: not yet paper, a few pixels from
+    it) goes with it. Found on a copy about 600 pixels across, plenty for bands.
     """
     mask, factor = _small_border_mask(image, darkness)
     if factor > 1:
