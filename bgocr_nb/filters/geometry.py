@@ -15,7 +15,8 @@ from ._checks import check_image, check_number
 MAX_PIXELS = 120_000_000  # an upscaled page may not exceed this
 
 
-BAND_SPAN = 0.25   # a band apart from the edge runs along at least this share of it
+BAND_DEPTH = 0.25  # a band apart from the edge lies within this share of the page from it,
+BAND_SPAN = 0.25   # ... runs along at least this share of the edge,
 BAND_SOLID = 0.5   # ... and is this solid: its thinner places (20th percentile) at least
                    # this share of its thicker ones (80th); text reversed out of a bar is not
 RIM = 0.1          # a band's soft rim: short of the paper by this share of the way to the band
@@ -29,23 +30,24 @@ def _small_border_mask(image: Any, darkness: float) -> tuple[Any, int]:
     factor = max(1, max(image.shape) // 600)
     small = ops.downscale(image, factor)
     box = max(3, 9 // factor)
-    dark = ops.box_mean(small, box) < darkness
+    mean = ops.box_mean(small, box)
     level = float(xp.median(small[::4, ::4]))  # the paper's
-    paper = small >= (darkness + level) / 2  # lighter than halfway to it from the darkness
+    halfway = (darkness + level) / 2  # lighter than this is paper
+    dark, darkish, paper = mean < darkness, mean < halfway, small >= halfway
     h, w = dark.shape
 
-    def run(dark: Any, paper: Any) -> tuple[Any, Any]:  # per row, from its start
-        ends, starts = _along(*_band_depths(dark, paper, box, ops))
+    def run(*flipped: Any) -> tuple[Any, Any]:  # per row, from its start
+        ends, starts = _along(*_band_depths(*flipped, box, ops), box)
         return xp.asarray(starts)[:, None], xp.asarray(ends)[:, None]
 
     cols, rows = xp.arange(w)[None, :], xp.arange(h)[None, :]
-    start, end = run(dark, paper)
+    start, end = run(dark, darkish, paper)
     mask = (cols >= start) & (cols < end)
-    start, end = run(dark[:, ::-1], paper[:, ::-1])
+    start, end = run(dark[:, ::-1], darkish[:, ::-1], paper[:, ::-1])
     mask |= (cols[:, ::-1] >= start) & (cols[:, ::-1] < end)
-    start, end = run(dark.T, paper.T)
+    start, end = run(dark.T, darkish.T, paper.T)
     mask |= ((rows >= start) & (rows < end)).T
-    start, end = run(dark[::-1].T, paper[::-1].T)
+    start, end = run(dark[::-1].T, darkish[::-1].T, paper[::-1].T)
     mask |= ((rows[:, ::-1] >= start) & (rows[:, ::-1] < end)).T
     if bool(mask.any()):  # and the bands' soft rims: what is not yet paper a box from them
         near = ops.maximum(mask.astype(xp.float32), 2 * box + 1) > 0
@@ -53,12 +55,15 @@ def _small_border_mask(image: Any, darkness: float) -> tuple[Any, int]:
     return mask, factor
 
 
-def _band_depths(dark: Any, paper: Any, box: int, ops: Any
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row, from its start: where its first dark run ends, if nothing but paper
-    comes before it (give or take the ``box`` the darkness was averaged over), else 0;
-    where that run begins if it is more than a box from the start, else 0; and where
-    the row's first dark pixel is, whatever comes before it (the row's length if none)."""
+def _band_depths(dark: Any, darkish: Any, paper: Any, box: int, ops: Any
+                 ) -> tuple[np.ndarray, ...]:
+    """Per row, from its start, its first dark run, if nothing but paper comes before
+    it (give or take the ``box`` the darkness was averaged over) and, where it is
+    apart from the start, it ends within ``BAND_DEPTH`` of the row: where the run
+    ends (else 0); where it begins if more than a box from the start (else 0); and,
+    whatever comes before it, where the row's first ``darkish`` pixel is (-1 if
+    none): where the dark ground the run belongs to begins, which the text reversed
+    out of a bar leaves darkish."""
     xp = ops.xp
     n = dark.shape[1]
 
@@ -67,36 +72,54 @@ def _band_depths(dark: Any, paper: Any, box: int, ops: Any
 
     start = first(dark)
     ends = first(~dark & (xp.arange(n)[None, :] > start[:, None]))
-    found = (start < n) & (first(~paper) >= start - box)
-    apart = found & (start > box)
-    return (ops.to_host(xp.where(found, ends, 0)), ops.to_host(xp.where(apart, start, 0)),
-            ops.to_host(start))
+    apart = start > box
+    found = ((start < n) & (first(~paper) >= start - box)
+             & (~apart | (ends <= BAND_DEPTH * n)))
+    apart &= found
+    ground = xp.where(darkish.any(axis=1), darkish.argmax(axis=1), -1)
+    return tuple(ops.to_host(a) for a in (xp.where(found, ends, 0), xp.where(apart, start, 0),
+                                          ground))
 
 
-def _along(depth: np.ndarray, gap: np.ndarray, first_dark: np.ndarray
+def _along(depth: np.ndarray, gap: np.ndarray, ground: np.ndarray, box: int
            ) -> tuple[np.ndarray, np.ndarray]:
     """Keep the runs of a band (its ``gap`` from one edge and its ``depth``, per
     line) that stretch along the edge at least as far as they reach across it: a
     scanner band or a sliver of one does; the end of a dark bar across the page (a
     heading bar printed to the edge) reaches in further than it is tall. A band
     with paper between it and the edge (a photocopy's edge, a rotated scan's
-    corners) must also run along a quarter of the edge, be solid, and end at the
-    image's edge or in light as far as it is thick: no part of a larger dark ground
-    (a bar beside its reversed-out text)."""
+    corners) must also run along a quarter of the edge and be solid all along the
+    dark ground it belongs to (a bar's empty end is no band: the bar is ragged
+    where text is reversed out of it)."""
     d, gap = depth.copy(), gap.copy()  # a few hundred numbers
+    n = len(d)
     edges = np.diff(np.r_[0, (d > 0).astype(np.int8), 0])
     for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
         thick = d[start:stop] - gap[start:stop]
         keep = stop - start >= thick.max()
         if keep and gap[start:stop].max() > 0:
-            reach = int(thick.max())  # beyond each end, as far as it is thick: no dark
-            before, after = first_dark[max(0, start - reach):start], first_dark[stop:stop + reach]
-            keep = (stop - start >= BAND_SPAN * len(d)
-                    and np.percentile(thick, 20) >= BAND_SOLID * np.percentile(thick, 80)
-                    and (before >= d[start]).all() and (after >= d[stop - 1]).all())
+            lo, hi = _dark_ground(ground, start, stop, box)
+            cores = np.where(d[lo:hi] > 0, d[lo:hi] - gap[lo:hi], 0)  # 0: no band found
+            keep = (stop - start >= BAND_SPAN * n
+                    and np.percentile(cores, 20) >= BAND_SOLID * np.percentile(cores, 80))
         if not keep:
             d[start:stop] = gap[start:stop] = 0
     return d, gap
+
+
+def _dark_ground(ground: np.ndarray, start: int, stop: int, box: int) -> tuple[int, int]:
+    """The lines ``start:stop`` widened over the neighbours whose dark ground begins
+    (``ground``, -1 where none) within ``box`` of the last line's: all of the dark
+    ground a band belongs to."""
+    def joins(i: int, j: int) -> bool:  # line i carries on line j's ground
+        return ground[i] >= 0 and abs(int(ground[i]) - int(ground[j])) <= box
+
+    lo, hi = start, stop
+    while lo > 0 and joins(lo - 1, lo):
+        lo -= 1
+    while hi < len(ground) and joins(hi, hi - 1):
+        hi += 1
+    return lo, hi
 
 
 def border_mask(image: Any, *, darkness: float = 96.0) -> Any:
