@@ -36,19 +36,17 @@ def _small_border_mask(image: Any, darkness: float) -> tuple[Any, int]:
     dark, darkish, paper = mean < darkness, mean < halfway, small >= halfway
     h, w = dark.shape
 
-    def run(*flipped: Any) -> tuple[Any, Any]:  # per row, from its start
-        ends, starts = _along(*_band_depths(*flipped, box, ops), box)
-        return xp.asarray(starts)[:, None], xp.asarray(ends)[:, None]
-
-    cols, rows = xp.arange(w)[None, :], xp.arange(h)[None, :]
-    start, end = run(dark, darkish, paper)
-    mask = (cols >= start) & (cols < end)
-    start, end = run(dark[:, ::-1], darkish[:, ::-1], paper[:, ::-1])
-    mask |= (cols[:, ::-1] >= start) & (cols[:, ::-1] < end)
-    start, end = run(dark.T, darkish.T, paper.T)
-    mask |= ((rows >= start) & (rows < end)).T
-    start, end = run(dark[::-1].T, darkish[::-1].T, paper[::-1].T)
-    mask |= ((rows[:, ::-1] >= start) & (rows[:, ::-1] < end)).T
+    mask = xp.zeros((h, w), dtype=bool)
+    # each edge's view of the page has its rows run from that edge; ``back`` undoes it
+    views = ((lambda a: a, lambda m: m), (lambda a: a[:, ::-1], lambda m: m[:, ::-1]),
+             (lambda a: a.T, lambda m: m.T), (lambda a: a[::-1].T, lambda m: m.T[::-1]))
+    for view, back in views:
+        seen = view(dark)
+        ends, starts = _along(*_band_depths(seen, view(darkish), view(paper), box, ops), box)
+        if ends.any():
+            along = xp.arange(seen.shape[1])[None, :]
+            band = (along >= xp.asarray(starts)[:, None]) & (along < xp.asarray(ends)[:, None])
+            mask |= back(band)
     if bool(mask.any()):  # and the bands' soft rims: what is not yet paper a box from them
         near = ops.maximum(mask.astype(xp.float32), 2 * box + 1) > 0
         mask |= near & (small < level - RIM * (level - darkness))
@@ -56,32 +54,36 @@ def _small_border_mask(image: Any, darkness: float) -> tuple[Any, int]:
 
 
 def _band_depths(dark: Any, darkish: Any, paper: Any, box: int, ops: Any
-                 ) -> tuple[np.ndarray, ...]:
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per row, from its start, its first dark run, if nothing but paper comes before
     it (give or take the ``box`` the darkness was averaged over) and, where it is
     apart from the start, it ends within ``BAND_DEPTH`` of the row: where the run
     ends (else 0); where it begins if more than a box from the start (else 0); and,
     whatever comes before it, where the row's first ``darkish`` pixel is (-1 if
-    none): where the dark ground the run belongs to begins, which the text reversed
-    out of a bar leaves darkish."""
+    none; None if no run is apart from the start): where the dark ground the run
+    belongs to begins, which the text reversed out of a bar leaves darkish."""
     xp = ops.xp
     n = dark.shape[1]
 
-    def first(a: Any) -> Any:  # per row; the row's length if none
-        return xp.where(a.any(axis=1), a.argmax(axis=1), n)
+    def first(a: Any, none: int = n) -> Any:  # per row; ``none`` if it has none
+        return xp.where(a.any(axis=1), a.argmax(axis=1), none)
 
     start = first(dark)
-    ends = first(~dark & (xp.arange(n)[None, :] > start[:, None]))
-    apart = start > box
-    found = ((start < n) & (first(~paper) >= start - box)
-             & (~apart | (ends <= BAND_DEPTH * n)))
-    apart &= found
-    ground = xp.where(darkish.any(axis=1), darkish.argmax(axis=1), -1)
-    return tuple(ops.to_host(a) for a in (xp.where(found, ends, 0), xp.where(apart, start, 0),
-                                          ground))
+    depth, gap = xp.zeros_like(start), xp.zeros_like(start)
+    lines = xp.flatnonzero(start < n)  # the others hold no band (most, on most pages)
+    if lines.size:
+        begins = start[lines]
+        ends = first(~dark[lines] & (xp.arange(n)[None, :] > begins[:, None]))
+        apart = begins > box
+        found = ((first(~paper[lines]) >= begins - box)
+                 & (~apart | (ends <= BAND_DEPTH * n)))
+        depth[lines] = xp.where(found, ends, 0)
+        gap[lines] = xp.where(apart & found, begins, 0)
+    ground = first(darkish, -1) if bool(gap.any()) else None
+    return ops.to_host(depth), ops.to_host(gap), None if ground is None else ops.to_host(ground)
 
 
-def _along(depth: np.ndarray, gap: np.ndarray, ground: np.ndarray, box: int
+def _along(depth: np.ndarray, gap: np.ndarray, ground: np.ndarray | None, box: int
            ) -> tuple[np.ndarray, np.ndarray]:
     """Keep the runs of a band (its ``gap`` from one edge and its ``depth``, per
     line) that stretch along the edge at least as far as they reach across it: a
