@@ -130,10 +130,12 @@ def border_mask(image: Any, *, darkness: float = 96.0) -> Any:
 
     A pixel belongs to a border when every pixel between it and the edge, along its
     row or its column, is dark on average, or paper and then dark; text never
-    touches the edge that way. Bands are kept by :func:`_along`'s rules: one that
-    reaches in further than it runs along the edge is the end of a printed bar.
-    A band's soft rim (its shadow, a blurred edge: not yet paper, a few pixels from
-    it) goes with it. Found on a copy about 600 pixels across, plenty for bands.
+    touches the edge that way. A dark run that reaches in further than it runs
+    along the edge is the end of a printed bar, no band; one with paper between it
+    and the edge must lie in the outer quarter of the page, run along a quarter of
+    the edge, and be solid (a bar with text reversed out of it is not). A band's
+    soft rim (its shadow, a blurred edge: not yet paper, a few pixels from it) goes
+    with it. Found on a copy about 600 pixels across, plenty for bands.
     """
     mask, factor = _small_border_mask(image, darkness)
     if factor > 1:
