@@ -31,13 +31,14 @@ import sys
 import tempfile
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from . import punctuation
 from .errors import ArgumentError, BgocrError, MissingDependencyError, OcrError
 
 INSTALL_HINT = ("Install Tesseract: `sudo apt-get install tesseract-ocr` (Debian/Ubuntu), "
@@ -368,6 +369,10 @@ def recognize(image: np.ndarray, *, lang: str = "eng", psm: int = 3,
         Also list the words with their boxes. Without them the in-process engine
         skips Tesseract's TSV output, about 2 % of a page's time; the word
         confidences come either way.
+
+    For Chinese (``chi_sim``, ``chi_tra``), the ASCII marks Tesseract reads next to Han
+    characters are given their full-width forms in the text and the words
+    (:func:`~bgocr_nb.punctuation.full_width`); hOCR and PDF are Tesseract's own.
     """
     check_lang(lang)
     check_psm(psm)
@@ -379,9 +384,24 @@ def recognize(image: np.ndarray, *, lang: str = "eng", psm: int = 3,
     options = dict(lang=lang, psm=psm, variables=check_variables(variables),
                    dpi=int(dpi) if dpi else None, timeout=timeout, renderers=tuple(renderers),
                    words=words)
-    if engine() == "api":
-        return _recognize_api(image, **options)
-    return _recognize_cli(image, **options)
+    found = (_recognize_api if engine() == "api" else _recognize_cli)(image, **options)
+    return _full_width_marks(found) if punctuation.is_chinese(lang) else found
+
+
+def _full_width_marks(found: Recognition) -> Recognition:
+    """``found`` with :func:`punctuation.full_width` applied to its text and words; a
+    word's marks are read after the last character of the word before it on its line."""
+    words = found.words
+    if words:
+        fixed, before = [], None
+        for word in words:
+            same_line = before is not None and (before.block, before.line) == (word.block,
+                                                                               word.line)
+            tail = before.text[-1] if same_line else ""
+            fixed.append(replace(word, text=punctuation.full_width(tail + word.text)[len(tail):]))
+            before = word
+        words = fixed
+    return Recognition(punctuation.full_width(found.text), words, found.confidences, found.files)
 
 
 def prepare(*, lang: str = "eng", psm: int = 3, variables: dict[str, str] | None = None

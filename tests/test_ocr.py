@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 import sys
 
 import numpy as np
@@ -69,6 +70,31 @@ def test_chinese_sample():
     r = bgocr_nb.ocr(sample_path("contract_zh.tif"), lang="chi_sim", device="cpu")
     assert "甲方" in r.text.replace(" ", "")
     assert cer(r.text, sample_text("contract_zh.tif")) < 0.05
+
+
+@pytest.mark.parametrize("engine", ["api", "cli"])
+def test_chinese_marks_come_full_width(tesseract_engine, engine):
+    """Tesseract reads the contract's '：' and '；' as ': ' and '; '; the text and
+    the words get them back, from either engine."""
+    from bgocr_nb.punctuation import HAN
+
+    tesseract_engine(engine)
+    r = bgocr_nb.ocr(sample_path("contract_zh.tif"), lang="chi_sim", device="cpu")
+    truth = sample_text("contract_zh.tif")
+    assert r.text.count("：") == truth.count("：") and r.text.count("；") == truth.count("；")
+    assert not re.search(f"[{HAN}] ?[:;,()]", r.text)
+    assert [w.text for w in r.words if w.text in "：；"] == [c for c in truth if c in "：；"]
+    assert cer(r.text, truth) < 0.03
+
+
+def test_marks_outside_chinese_text_stay():
+    from bgocr_nb.punctuation import full_width, is_chinese
+
+    assert full_width("合同标的: 甲方 (见附件一) ，金额125,000.00元; 9:00") == (
+        "合同标的：甲方（见附件一），金额125,000.00元；9:00")
+    assert full_width("Present: A. Rossi (chair), 5 June.") == "Present: A. Rossi (chair), 5 June."
+    assert is_chinese("eng+chi_sim") and is_chinese("chi_tra_vert")
+    assert not is_chinese("eng") and not is_chinese("kor+jpn")
 
 
 def test_multipage_gives_result_set():
