@@ -422,8 +422,8 @@ def test_a_band_turned_with_its_page_is_a_border(page):
 
 def test_a_short_or_broken_band_apart_from_the_edge_stays(page):
     """Apart from the edge, only a long solid band is a border: a dark stretch along
-    a tenth of the edge stays, and so does one thin and thick by turns (as a bar is
-    where text is reversed out of it)."""
+    a tenth or a third of the edge stays (a bar, a logo), and so does one thin and
+    thick by turns (as a bar is where text is reversed out of it)."""
     copied, band = _copied_edge(page)
     short = copied.copy()
     short[band, 100:] = 255.0
@@ -432,6 +432,10 @@ def test_a_short_or_broken_band_apart_from_the_edge_stays(page):
     for x in range(0, ragged.shape[1], 60):
         ragged[band.start + 7: band.stop, x: x + 30] = 255.0  # half of it 7 rows thick, not 16
     assert geometry.border_area(ragged) == 0
+    block = copied.copy()
+    block[band, : copied.shape[1] // 3] = 255.0  # a solid bar, a black logo: a third of the edge
+    block[band, 2 * copied.shape[1] // 3:] = 255.0
+    assert geometry.border_area(block) == 0
 
 
 def test_noise_estimate_and_denoise(page):

@@ -16,7 +16,7 @@ MAX_PIXELS = 120_000_000  # an upscaled page may not exceed this
 
 
 BAND_DEPTH = 0.25  # a band apart from the edge lies within this share of the page from it,
-BAND_SPAN = 0.25   # ... runs along at least this share of the edge,
+BAND_SPAN = 0.5    # ... runs along at least this share of the edge,
 BAND_SOLID = 0.5   # ... and is this solid: its thinner places (20th percentile) at least
                    # this share of its thicker ones (80th); text reversed out of a bar is not
 RIM = 0.1          # a band's soft rim: short of the paper by this share of the way to the band
@@ -90,7 +90,7 @@ def _along(depth: np.ndarray, gap: np.ndarray, ground: np.ndarray | None, box: i
     scanner band or a sliver of one does; the end of a dark bar across the page (a
     heading bar printed to the edge) reaches in further than it is tall. A band
     with paper between it and the edge (a photocopy's edge, a rotated scan's
-    corners) must also run along a quarter of the edge and be solid all along the
+    corners) must also run along half the edge and be solid all along the
     dark ground it belongs to (a bar's empty end is no band: the bar is ragged
     where text is reversed out of it)."""
     d, gap = depth.copy(), gap.copy()  # a few hundred numbers
@@ -132,8 +132,8 @@ def border_mask(image: Any, *, darkness: float = 96.0) -> Any:
     row or its column, is dark on average, or paper and then dark; text never
     touches the edge that way. A dark run that reaches in further than it runs
     along the edge is the end of a printed bar, no band; one with paper between it
-    and the edge must lie in the outer quarter of the page, run along a quarter of
-    the edge, and be solid (a bar with text reversed out of it is not). A band's
+    and the edge must lie in the outer quarter of the page, run along half the
+    edge, and be solid (a bar with text reversed out of it is not). A band's
     soft rim (its shadow, a blurred edge: not yet paper, a few pixels from it) goes
     with it. Found on a copy about 600 pixels across, plenty for bands.
     """
