@@ -409,8 +409,9 @@ def test_a_bands_soft_rim_goes_with_it(page):
 def test_a_band_turned_with_its_page_is_a_border(page):
     """Turned after the band was there (a rotated scan): white corners lie between
     the band and the image edge, and the band runs aslant; it goes all the same."""
-    copied, _ = _copied_edge(page)
-    plain = np.pad(page.astype(np.float32), ((0, 40), (0, 0)), constant_values=255.0)
+    copied, band = _copied_edge(page)
+    plain = copied.copy()
+    plain[band] = 255.0  # the page alone
     turned, text = (synth.skew(p, np.random.default_rng(0), angle=3.0, fill=255).astype(np.float32)
                     for p in (copied, plain))
     band = (turned < 60) & (text > 200)
