@@ -401,7 +401,7 @@ def _full_width_marks(found: Recognition) -> Recognition:
             fixed.append(replace(word, text=punctuation.full_width(tail + word.text)[len(tail):]))
             before = word
         words = fixed
-    return Recognition(punctuation.full_width(found.text), words, found.confidences, found.files)
+    return replace(found, text=punctuation.full_width(found.text), words=words)
 
 
 def prepare(*, lang: str = "eng", psm: int = 3, variables: dict[str, str] | None = None
