@@ -439,6 +439,48 @@ def test_a_short_or_broken_band_apart_from_the_edge_stays(page):
     assert geometry.border_area(block) == 0
 
 
+def _punched(page: np.ndarray, x: int, diameter: float, ring: bool = False) -> np.ndarray:
+    """The page with three black discs (the scanner lid through punched holes) down
+    column ``x``; with ``ring``, rings instead."""
+    punched = page.astype(np.float32).copy()
+    for y in (60, 154, 248):
+        cv2.circle(punched, (x, y), round(diameter / 2), 15.0, 3 if ring else -1, cv2.LINE_AA)
+    return punched
+
+
+def test_punched_holes_are_a_border(page):
+    """Holes punched near the page's edge show the dark lid through them: painted
+    white, the text left as it is."""
+    h, w = page.shape  # 1100 across: holes 27 pixels wide, 35 from the right edge
+    punched = _punched(page, w - 35, 0.025 * w)
+    holes = (punched < 200) & (page > 200)
+    assert holes.sum() > 1500
+    out = geometry.remove_border(punched)
+    assert out[holes].min() == 255
+    np.testing.assert_array_equal(out[:, : w - 80], punched[:, : w - 80])
+    pre = Pipeline("auto").run(punched.astype(np.uint8), device="cpu")
+    assert _applied(pre, "border").applied and pre.image[holes].min() >= 250
+
+
+def test_discs_that_are_no_holes_stay(page):
+    """A disc away from the edges (a logo, a figure), a ring of a hole's size (a
+    letter O), discs a little smaller or larger than holes (a bullet, a seal) and a
+    hole-sized disc with a word beside it (a large bullet) stay."""
+    h, w = page.shape
+    middle = page.astype(np.float32).copy()
+    cv2.circle(middle, (w - 250, h // 2), round(0.0125 * w), 15.0, -1, cv2.LINE_AA)
+    bullet = _punched(page, w - 70, 0.025 * w)
+    rows = np.flatnonzero((page < 128).any(axis=1))
+    word = page[rows[0] - 4: rows[0] + 30, 31:81]  # the first line's first word
+    for y in (60, 154, 248):
+        bullet[y - 17: y + 17, w - 50:] = word
+    wide = np.pad(page, ((0, 0), (0, w)), constant_values=255)  # 2200 across: a dot 24 wide
+    for disc in (middle, bullet, _punched(page, w - 35, 0.025 * w, ring=True),
+                 _punched(wide, 2 * w - 35, 0.011 * 2 * w), _punched(page, w - 50, 0.05 * w)):
+        assert geometry.border_area(disc) == 0
+    assert geometry.border_area(_punched(page, w - 70, 0.025 * w)) > 0  # without the words
+
+
 def test_noise_estimate_and_denoise(page):
     rng = np.random.default_rng(1)
     gray = 30 + page * 0.7  # paper at 208: the noise is not clipped

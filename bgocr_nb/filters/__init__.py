@@ -47,7 +47,7 @@ FILTERS: dict[str, Filter] = {f.name: f for f in (
            colour=True),
     Filter("page", geometry.flatten_page, "cut a page photographed on a desk out, squared"),
     Filter("invert", color.invert, "swap light text on dark to dark on light"),
-    Filter("border", geometry.remove_border, "paint dark scanner borders white"),
+    Filter("border", geometry.remove_border, "paint dark scanner borders and punched holes white"),
     Filter("denoise", denoise.denoise, "median or Gaussian smoothing of noise"),
     Filter("background", background.remove, "flatten uneven light, shadows, stains, paper colour"),
     Filter("deskew", deskew.deskew, "estimate the skew angle and straighten", returns="angle"),

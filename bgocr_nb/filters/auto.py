@@ -146,10 +146,10 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
         area = geometry.border_area(image, darkness=BORDER_DARKNESS)
         if area > BORDER_AREA:
             image = geometry.remove_border(image, darkness=BORDER_DARKNESS)
-            note("border", True, f"dark edge bands cover {area:.2%} of the page",
+            note("border", True, f"dark edge bands or punched holes cover {area:.2%} of the page",
                  darkness=BORDER_DARKNESS)
         else:
-            note("border", False, f"no dark edge bands ({area:.2%})")
+            note("border", False, f"no dark edge bands or punched holes ({area:.2%})")
 
     angle, turn, extent, lines, bands = 0.0, 0.0, None, None, None
     if deskew:  # the skew, the height of the lines across them (used below), their angle

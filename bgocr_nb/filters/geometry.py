@@ -20,6 +20,12 @@ BAND_SPAN = 0.5    # ... runs along at least this share of the edge,
 BAND_SOLID = 0.5   # ... and is this solid: its thinner places (20th percentile) at least
                    # this share of its thicker ones (80th); text reversed out of a bar is not
 RIM = 0.1          # a band's soft rim: short of the paper by this share of the way to the band
+# Punched holes, the scanner lid dark through them: 5-8 mm round on a page 210-300 mm
+# long (1.2-4 % of its long side), their centres 10-15 mm from an edge (within 6 %).
+HOLE_SIZE = (0.012, 0.04)
+HOLE_REACH = 0.06
+HOLE_ROUND = 0.15  # ... round: as tall as wide, and covering a disc's as wide and tall
+                   # (intersection over union) to within this share
 
 
 def _small_border_mask(image: Any, darkness: float) -> tuple[Any, int]:
@@ -47,10 +53,48 @@ def _small_border_mask(image: Any, darkness: float) -> tuple[Any, int]:
             along = xp.arange(seen.shape[1])[None, :]
             band = (along >= xp.asarray(starts)[:, None]) & (along < xp.asarray(ends)[:, None])
             mask |= back(band)
-    if bool(mask.any()):  # and the bands' soft rims: what is not yet paper a box from them
+    holes = _punch_holes(small < darkness, ops)  # not the box means: they fill letters in
+    if holes is not None:
+        mask |= holes
+    if bool(mask.any()):  # and the soft rims: what is not yet paper a box from them
         near = ops.maximum(mask.astype(xp.float32), 2 * box + 1) > 0
         mask |= near & (small < level - RIM * (level - darkness))
     return mask, factor
+
+
+def _punch_holes(dark: Any, ops: Any) -> Any | None:
+    """Punched holes in a dark mask: dark discs of a hole's size (``HOLE_SIZE``, on
+    the page's long side) with their centres near an edge (``HOLE_REACH``), alone
+    (nothing else dark within a quarter of their width). Text forms no such disc: a
+    letter that large is a ring, or has notches, and has letters beside it; a hole
+    touching the text is no disc either, and stays. None when there are none."""
+    import cv2
+
+    mask = ops.to_host(dark).astype(np.uint8)
+    count, labels, stats, centres = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    rows, cols = mask.shape
+    long = max(rows, cols)
+    x, y, width, height, _ = stats.T
+    across = (width + height) / 2
+    cx, cy = centres.T
+    edge = np.minimum.reduce([cx + 0.5, cols - 0.5 - cx, cy + 0.5, rows - 0.5 - cy])
+    holes = np.zeros(count, bool)
+    candidates = ((across >= HOLE_SIZE[0] * long) & (across <= HOLE_SIZE[1] * long)
+                  & (np.maximum(width, height) <= (1 + HOLE_ROUND) * np.minimum(width, height))
+                  & (edge <= HOLE_REACH * long))
+    candidates[0] = False  # the background
+    for i in np.flatnonzero(candidates):
+        w, h, pad = width[i], height[i], round(across[i] / 4)
+        box = labels[max(0, y[i] - pad):y[i] + h + pad, max(0, x[i] - pad):x[i] + w + pad]
+        if ((box != i) & (box > 0)).any():
+            continue  # not alone
+        yy, xx = np.mgrid[0:h, 0:w] + 0.5
+        disc = ((2 * xx / w - 1) ** 2 + (2 * yy / h - 1) ** 2) <= 1
+        blob = labels[y[i]:y[i] + h, x[i]:x[i] + w] == i
+        holes[i] = (blob & disc).sum() >= (1 - HOLE_ROUND) * (blob | disc).sum()
+    if not holes.any():
+        return None
+    return ops.xp.asarray(holes[labels])
 
 
 def _band_depths(dark: Any, darkish: Any, paper: Any, box: int, ops: Any
@@ -135,7 +179,9 @@ def border_mask(image: Any, *, darkness: float = 96.0) -> Any:
     and the edge must lie in the outer quarter of the page, run along half the
     edge, and be solid (a bar with text reversed out of it is not). A band's
     soft rim (its shadow, a blurred edge: not yet paper, a few pixels from it) goes
-    with it. Found on a copy about 600 pixels across, plenty for bands.
+    with it. So do punched holes, the lid dark through them: lone dark discs
+    1.2-4 % of the page's long side across, near an edge. Found on a copy about 600
+    pixels across, plenty for bands and holes.
     """
     mask, factor = _small_border_mask(image, darkness)
     if factor > 1:
@@ -152,7 +198,8 @@ def border_area(image: Any, *, darkness: float = 96.0) -> float:
 
 
 def remove_border(image: Any, *, darkness: float = 96.0, pad: int = 4) -> Any:
-    """Paint dark edge bands white (see :func:`border_mask`), ``pad`` pixels wider."""
+    """Paint dark edge bands and punched holes white (see :func:`border_mask`), ``pad``
+    pixels wider."""
     darkness = check_number(darkness, "darkness", low=1, high=254)
     pad = int(check_number(pad, "pad", low=0, high=100))
     ops = ops_for(image)
