@@ -759,6 +759,44 @@ def border(img: np.ndarray, rng: np.random.Generator, *, edges: Sequence[str] | 
     return _u8(out * (1.0 - dark) + tone * dark)
 
 
+def holes(img: np.ndarray, rng: np.random.Generator, *, count: int | None = None,
+          side: str | None = None, level: float | None = None) -> np.ndarray:
+    """Punched holes, 2 or 3 down the left or top side as for a ring binder, the
+    scanner lid dark through them: discs 2-3 % of the page's long side across,
+    their centres 3-4 % of it from the edge; the canvas grows by up to 5 % on that
+    side (a wider binding margin, or none: a tight scan or a crop)."""
+    import cv2
+
+    count = int(rng.choice([2, 3])) if count is None else int(count)
+    side = str(rng.choice(["left", "top"])) if side is None else side
+    level = float(rng.uniform(15, 55)) if level is None else float(level)
+    h, w = img.shape[:2]
+    long = max(h, w)
+    margin = int(round(rng.uniform(0.0, 0.05) * long))
+    pad = [(margin, 0), (0, 0)] if side == "top" else [(0, 0), (margin, 0)]
+    bgc = _background(img)
+    if img.ndim == 3:
+        out = np.stack([np.pad(img[..., c], pad, constant_values=bgc[c]) for c in range(3)], axis=2)
+    else:
+        out = np.pad(img, pad, constant_values=bgc)
+    H, W = out.shape[:2]
+    radius = rng.uniform(0.01, 0.015) * long
+    inset = rng.uniform(0.028, 0.038) * long
+    along = (0.3, 0.7) if count == 2 else (0.2, 0.5, 0.8)
+    scale = 4  # drawn 4 times finer, then shrunk: soft edges
+    disc = np.zeros((H * scale, W * scale), np.uint8)
+    for a in along:
+        a = (a + rng.uniform(-0.02, 0.02)) * (W if side == "top" else H)
+        x, y = (a, inset) if side == "top" else (inset, a)
+        cv2.circle(disc, (round(x * scale), round(y * scale)), round(radius * scale), 255, -1)
+    dark = cv2.resize(disc, (W, H), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    dark = cv2.GaussianBlur(dark, (0, 0), 0.6)
+    tone = level + rng.normal(0, 6, (H, W)).astype(np.float32)
+    if out.ndim == 3:
+        dark, tone = dark[..., None], tone[..., None]
+    return _u8(out.astype(np.float32) * (1.0 - dark) + tone * dark)
+
+
 def photo(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Phone-photo look: shadow + gradient + slight blur + noise + JPEG."""
     out = shadow(img, rng, depth=float(rng.uniform(0.5, 0.65)))
@@ -990,6 +1028,7 @@ DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {
     "inverted": inverted,
     "reversed": reversed_bars,
     "border": border,
+    "holes": holes,
     "photo": photo,
     "highlighter": highlighter,
     "faded": faded,
