@@ -97,6 +97,7 @@ class Engine:
             tesseract.check_osd()
         self.rotate_confidence = float(rotate_confidence)
         self._second_look = self.rotate_pages == "weak" and _has_osd()
+        self._as_it_came = Pipeline("grayscale")
 
     @property
     def device(self):
@@ -132,6 +133,10 @@ class Engine:
         found, ocr_s = self._read(page, pre, renderers, words)
         if self._second_look and _mean(found) < LOW_CONFIDENCE:
             pre, rotation, found, again_s = self._turn_weak(page, pre, found, renderers, words)
+            ocr_s += again_s
+        if not found.text.strip() and self.pipeline.steps:
+            pre, rotation, found, again_s = self._read_as_it_came(page, pre, rotation, found,
+                                                                  renderers, words)
             ocr_s += again_s
         oriented = pre.steps and pre.steps[0].name == "rotate"  # OSD looked at the page
         return OcrResult(
@@ -180,6 +185,25 @@ class Engine:
                        reason=f"{weak}{step.reason}; read turned at {_mean(again):.0f}, no "
                               "better: kept as it was")
         return replace(pre, steps=[kept, *pre.steps], seconds=turned.seconds), 0, found, seconds
+
+    def _read_as_it_came(self, page: Page, pre: Preprocessed, rotation: int,
+                         found: tesseract.Recognition, renderers: tuple[str, ...],
+                         words: bool) -> tuple[Preprocessed, int, tesseract.Recognition, float]:
+        """A preprocessed page that read as empty, read again as it came (gray): what
+        preprocessing makes of a picture can upset Tesseract's layout analysis so that
+        it finds no text on the whole page. That reading is kept where it is confident
+        (mean confidence ``LOW_CONFIDENCE`` or more), so a blank page's specks of noise
+        stay unread. Returns the page as kept, its turn, its reading and the seconds
+        of the second reading."""
+        plain = self._as_it_came.run(page.image, device=self.selection)
+        again, seconds = self._read(page, plain, renderers, words)
+        if not again.text.strip() or _mean(again) < LOW_CONFIDENCE:
+            return pre, rotation, found, seconds
+        step = StepRecord("unprocessed", True, "the preprocessed page read empty; as it came, "
+                          f"{len(again.confidences)} words at mean confidence "
+                          f"{_mean(again):.0f}", {}, plain.seconds)
+        kept = replace(plain, steps=[step, *plain.steps], seconds=pre.seconds + plain.seconds)
+        return kept, 0, again, seconds
 
     def _upright(self, page: Page, pre: Preprocessed) -> tuple[Preprocessed, int]:
         """Turn the page upright as Tesseract's OSD sees it on the preprocessed page

@@ -6,6 +6,7 @@ import importlib.util
 import math
 import re
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -323,6 +324,50 @@ def test_a_turn_that_reads_worse_is_not_kept(upright_page, monkeypatch):
     (step,) = [s for s in result.steps if s.name == "rotate"]
     assert result.rotation == 0 and not step.applied and "kept as it was" in step.reason
     assert cer(result.text, truth) < 0.02 and result.image.shape == image.shape
+
+
+def _preprocessed_blank(monkeypatch):
+    """Make every page preprocess to white paper (as if preprocessing had lost its text)."""
+    from bgocr_nb.engine import Engine
+
+    run = Engine.preprocess
+
+    def blank(self, image):
+        pre = run(self, image)
+        return replace(pre, image=np.full_like(pre.image, 255))
+
+    monkeypatch.setattr(Engine, "preprocess", blank)
+
+
+def test_a_page_preprocessed_to_nothing_is_read_as_it_came(upright_page, monkeypatch):
+    """Where the preprocessed page reads empty (a picture's remains can upset
+    Tesseract's layout analysis so it finds no text on the whole page), the page is
+    read again as it came, and that reading kept."""
+    image, truth = upright_page
+    _preprocessed_blank(monkeypatch)
+    result = bgocr_nb.ocr(image, device="cpu")
+    step = result.steps[0]
+    assert step.name == "unprocessed" and step.applied and "read empty" in step.reason
+    assert cer(result.text, truth) < 0.02 and np.array_equal(result.image, image)
+    assert tesseract.recognize(image, lang="eng").text == result.text
+
+
+def test_an_empty_reading_is_not_swapped_for_junk(monkeypatch):
+    """A page that reads empty stays empty where the page as it came reads only
+    junk (scribbles: a word or two at a low confidence)."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    scribbles = np.full((400, 900), 255, np.uint8)
+    for _ in range(60):
+        x, y = int(rng.uniform(20, 880)), int(rng.uniform(20, 380))
+        cv2.line(scribbles, (x, y), (x + int(rng.uniform(-15, 15)),
+                                     y + int(rng.uniform(-15, 15))), 0, 2)
+    junk = tesseract.recognize(scribbles, lang="eng")
+    assert junk.text.strip() and max(junk.confidences) < 50  # what it would have read
+    _preprocessed_blank(monkeypatch)
+    result = bgocr_nb.ocr(scribbles, device="cpu")
+    assert result.text == "" and "unprocessed" not in [s.name for s in result.steps]
 
 
 def test_without_the_osd_data_weak_pages_stay_as_they_are(upright_page, monkeypatch):
