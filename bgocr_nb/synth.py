@@ -797,6 +797,38 @@ def holes(img: np.ndarray, rng: np.random.Generator, *, count: int | None = None
     return _u8(out.astype(np.float32) * (1.0 - dark) + tone * dark)
 
 
+def picture(img: np.ndarray, rng: np.random.Generator, *,
+            halftone: bool | None = None) -> np.ndarray:
+    """A photograph printed on the page below the text: smooth shading and a few
+    shapes, light and dark, 40-70 % of the page wide; as continuous tone, or as a
+    halftone screen of dots (newsprint, a laser printer). The canvas grows by it."""
+    import cv2
+
+    halftone = bool(rng.random() < 0.5) if halftone is None else bool(halftone)
+    h, w = img.shape[:2]
+    ph, pw = int(rng.uniform(0.5, 0.8) * h), int(rng.uniform(0.4, 0.7) * w)
+    yy, xx = _grid((ph, pw))
+    pic = 135 + 70 * _smooth_noise(rng, (ph, pw), int(rng.integers(4, 9)))
+    for _ in range(int(rng.integers(3, 8))):  # things in the scene, lighter or darker
+        cx, cy, r = rng.uniform(0, pw), rng.uniform(0, ph), rng.uniform(0.05, 0.2) * pw
+        pic = np.where((xx - cx) ** 2 + (yy - cy) ** 2 < r * r, rng.uniform(20, 235), pic)
+    pic = cv2.GaussianBlur(pic.astype(np.float32), (0, 0), 1.5)
+    if halftone:  # an ordered screen: a dot grows with the darkness of its cell
+        cell = int(rng.integers(3, 6))
+        screen = (np.add.outer(np.arange(cell), np.arange(cell)) % cell + 0.5) / cell * 255
+        reps = (ph // cell + 1, pw // cell + 1)
+        pic = np.where(pic > np.tile(screen, reps)[:ph, :pw], 255.0, 0.0)
+    gap = int(rng.uniform(0.02, 0.05) * h) + 10
+    x0 = int(rng.uniform(0.1, 0.9) * (w - pw))
+    paper = _background(img)
+    out = np.empty((h + ph + 2 * gap, w) + img.shape[2:], np.uint8)
+    out[...] = paper
+    out[:h] = img
+    block = _u8(pic)
+    out[h + gap:h + gap + ph, x0:x0 + pw] = block if img.ndim == 2 else block[..., None]
+    return out
+
+
 def photo(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Phone-photo look: shadow + gradient + slight blur + noise + JPEG."""
     out = shadow(img, rng, depth=float(rng.uniform(0.5, 0.65)))
@@ -1030,6 +1062,7 @@ DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {
     "border": border,
     "holes": holes,
     "photo": photo,
+    "picture": picture,
     "highlighter": highlighter,
     "faded": faded,
     "dither": dither,

@@ -113,6 +113,17 @@ def test_background_keeps_text_in_a_deep_shadow_beside_a_table(page):
     assert ink.sum() > 1000 and np.median(flat[:, 150:][ink]) < 100
 
 
+def test_background_flattens_a_gray_panel_and_a_shadow_behind_text(page, shaded_page):
+    """Dim places behind text, whether sharp-edged (a gray panel) or soft (a shadow),
+    are paper: their text comes out dark on white."""
+    paneled = page.astype(np.float32).copy()
+    paneled[20:260, 20:700] *= 0.55  # a panel at 55 % round the text
+    ink = page < 60
+    for dim in (paneled, shaded_page.astype(np.float32)):
+        flat = background.remove(dim)
+        assert np.median(flat[ink]) < 90 and np.percentile(flat[page == 255], 5) > 225
+
+
 def test_background_estimate_tracks_the_field(page):
     h, w = page.shape
     field = np.linspace(90, 250, w, dtype=np.float32)[None, :].repeat(h, 0)
