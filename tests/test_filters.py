@@ -113,15 +113,78 @@ def test_background_keeps_text_in_a_deep_shadow_beside_a_table(page):
     assert ink.sum() > 1000 and np.median(flat[:, 150:][ink]) < 100
 
 
+def _with_picture(page: np.ndarray, seed: int = 0, halftone: bool = False) -> np.ndarray:
+    """The page with a photograph printed below its text (synth's ``picture`` kind)."""
+    return synth.picture(page, np.random.default_rng(seed), halftone=halftone).astype(np.float32)
+
+
+def test_background_whitens_pictures(page):
+    """A photograph on the page is no paper: divided by a field that follows its light
+    and dark places it would turn into blobs read as characters; it turns white,
+    and the text stays as the page alone would give it. A halftone's field is the
+    paper between its dots: it comes through as it was."""
+    h = page.shape[0]
+    alone = background.remove(page.astype(np.float32))[:h - 40]
+    photo = _with_picture(page)
+    assert (photo[h:] < 200).mean() > 0.3
+    flat = background.remove(photo)
+    assert (flat[h:] >= 250).mean() > 0.99
+    np.testing.assert_allclose(flat[:h - 40], alone, atol=2)
+    screened = _with_picture(page, halftone=True)
+    flat = background.remove(screened)
+    assert (np.abs(flat[h:] - screened[h:]) < 8).mean() > 0.99
+    np.testing.assert_allclose(flat[:h - 40], alone, atol=2)
+
+
+def test_a_picture_with_lines_of_text_over_it_is_paper(page):
+    """Text printed over a photograph (or a shadow with a sharp, busy edge over the
+    text) keeps the place from being taken for a picture: the text is flattened,
+    not whitened."""
+    h, w = page.shape
+    photo = _with_picture(page)
+    over = photo.copy()
+    top = h + (photo.shape[0] - h - page.shape[0]) // 2
+    rows = slice(max(h, top), max(h, top) + page.shape[0])
+    over[rows] = np.minimum(over[rows], page[: over[rows].shape[0]].astype(np.float32))
+    ink = np.zeros(over.shape, bool)
+    ink[rows] = page[: over[rows].shape[0]] < 60
+    assert ink.sum() > 2000
+    flat = background.remove(over)
+    assert np.median(flat[ink]) < 120  # the text over the picture is still there
+
+
+def test_auto_reads_around_a_picture():
+    """On a page with a photograph, auto whitens it: Tesseract reads the text and
+    no junk from the picture."""
+    from bgocr_nb.metrics import cer
+    from bgocr_nb.tesseract import recognize
+
+    made = synth.make_page("picture", seed=1, width_px=900)
+    pre = Pipeline("auto").run(made.image, device="cpu")
+    assert _applied(pre, "background").applied
+    assert cer(recognize(pre.image, lang="eng").text, made.text) < 0.01
+
+
 def test_background_flattens_a_gray_panel_and_a_shadow_behind_text(page, shaded_page):
     """Dim places behind text, whether sharp-edged (a gray panel) or soft (a shadow),
-    are paper: their text comes out dark on white."""
+    are paper: their text comes out dark on white; so does a label of one short word
+    on a panel of its own (too short for a line of text, but the panel's field
+    changes at its edge only)."""
     paneled = page.astype(np.float32).copy()
     paneled[20:260, 20:700] *= 0.55  # a panel at 55 % round the text
     ink = page < 60
     for dim in (paneled, shaded_page.astype(np.float32)):
         flat = background.remove(dim)
         assert np.median(flat[ink]) < 90 and np.percentile(flat[page == 255], 5) > 225
+    label = np.full((page.shape[0] + 300, 1100), 255.0, np.float32)
+    label[: page.shape[0]] = page  # text above, on white
+    word = page[26:66, 31:91].astype(np.float32)  # the first four letters
+    label[-250:-50, 300:700] = 140.0  # the panel below it
+    label[-170:-130, 450:510] = np.minimum(140.0, word * 140.0 / 255.0)
+    ink = np.zeros(label.shape, bool)
+    ink[-170:-130, 450:510] = word < 60
+    assert ink.sum() > 300
+    assert np.median(background.remove(label)[ink]) < 90
 
 
 def test_background_estimate_tracks_the_field(page):

@@ -107,11 +107,99 @@ def remove(image: Any, *, radius: float | None = None, floor: float = 0.2) -> An
     if floor > 0:
         bright = float(xp.percentile(small, 98.0))
         void = _no_paper(small, floor * bright, VOID_REACH * bright, size)
+        pictures = _pictures(small, size, bright, out)
+        if pictures is not None:
+            void = pictures if void is None else void | pictures
         if void is not None:  # grow it over the blurred rim of the dark region
             void = ops.maximum(void.astype(xp.float32), size)
             out = xp.where(_full_size(void, image.shape, factor) > 0.5,
                            xp.float32(255.0), out)
     return out
+
+
+PICTURE_DIM = 0.85  # a picture: paper field dimmer than this share of the paper level,
+ROUGH = 0.2         # ... changing by this share of it across a window
+BUSY = 0.05         # ... over this share of the place a window and more from its edge,
+LINE_LENGTH = 6.0   # ... and no line of text in it: ink run together this many glyphs
+LINE_THICK = 2.0    # ... long and at most this many thick (a picture's blobs run together thick)
+
+
+def _pictures(field: Any, size: int, bright: float, flat: Any) -> Any | None:
+    """Where the (small) paper ``field`` lies under pictures (photographs), on its
+    grid; None where there are none. In a picture there is no paper: the field
+    follows the picture's own light and dark places, and dividing by it leaves blobs
+    that Tesseract reads as characters. A picture is a dim place (under
+    ``PICTURE_DIM`` of the paper level), with all it encloses, whose field changes
+    fast (by ``ROUGH`` of the paper level across a window) over ``BUSY`` of it away
+    from its edge, as light falling on paper never does (a gray panel or a shadow
+    changes at its edge only, or slowly), and which holds no line of text on the
+    flattened page ``flat`` (a shadow with a sharp edge holds text). A halftone's
+    field is the paper between its dots: it is no dim place, and stays as it is."""
+    import cv2
+    import numpy as np
+
+    ops = ops_for(field)
+    host = np.ascontiguousarray(ops.to_host(field), dtype=np.float32)
+    slope = np.hypot(cv2.Sobel(host, cv2.CV_32F, 1, 0), cv2.Sobel(host, cv2.CV_32F, 0, 1)) / 8
+    rough = slope * size > ROUGH * bright
+    if not rough.any():
+        return None
+    dim = (host < PICTURE_DIM * bright).astype(np.uint8)
+    count, labels = cv2.connectedComponents(dim, connectivity=8)
+    core = cv2.erode(dim, np.ones((2 * size + 1, 2 * size + 1), np.uint8)) > 0
+    held = np.bincount(labels[core], minlength=count)
+    busy = np.bincount(labels[rough & core], minlength=count)
+    keep = busy > BUSY * held
+    keep[0] = False
+    if not keep.any():
+        return None
+    lines = _text_lines(flat)
+    if lines is None:
+        return None  # no glyphs to tell text by: nothing is taken for a picture
+    on_grid = cv2.resize(lines.astype(np.uint8), (host.shape[1], host.shape[0]),
+                         interpolation=cv2.INTER_AREA) > 0
+    keep[np.unique(labels[on_grid])] = False  # places holding text are paper
+    keep[0] = False
+    if not keep.any():
+        return None
+    outside = np.pad(keep[labels].astype(np.uint8), 1)
+    cv2.floodFill(outside, None, (0, 0), 2)
+    return ops.xp.asarray(outside[1:-1, 1:-1] != 2)  # and all they enclose
+
+
+def _text_lines(flat: Any) -> Any | None:
+    """Where a flattened page holds lines of text, as a host mask on a copy about 1000
+    pixels across: its ink run together along each line (joined over gaps a glyph
+    wide), at least ``LINE_LENGTH`` glyphs long and at most ``LINE_THICK`` thick,
+    whatever the skew. None when too few glyphs are found to tell their height."""
+    import cv2
+    import numpy as np
+
+    from .analysis import glyphs, shrink
+    from .binarize import ink_threshold
+
+    small, _ = shrink(flat, 1000)
+    ink = (ops_for(flat).to_host(small < ink_threshold(small))).astype(np.uint8)
+    height = glyphs(ink)[3]
+    if height is None:
+        return None
+    joined = cv2.dilate(ink, np.ones((1, max(3, round(height)) | 1), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    w, h, area = stats[:, 2], stats[:, 3], stats[:, 4]
+    length = np.hypot(w, h)
+    # ... and made of glyphs: as many blobs of ink as it is glyphs long, at least (the
+    # dark rim a picture leaves on the flattened page is one long blob)
+    pieces, parts = cv2.connectedComponents(ink, connectivity=8)
+    first = np.zeros(pieces, np.int64)  # each blob's line: the label under its first pixel
+    flat_parts, flat_labels = parts.ravel(), labels.ravel()
+    order = np.argsort(flat_parts, kind="stable")
+    starts = np.searchsorted(flat_parts[order], np.arange(pieces))
+    first[:] = flat_labels[order[np.minimum(starts, order.size - 1)]]
+    blobs = np.bincount(first[1:], minlength=count)
+    line = ((length >= LINE_LENGTH * height) & (area <= LINE_THICK * height * length)
+            & (blobs >= LINE_LENGTH))
+    line[0] = False
+    return line[labels]
 
 
 def _no_paper(field: Any, floor: float, reach: float, size: int) -> Any:
