@@ -136,6 +136,38 @@ def test_background_whitens_pictures(page):
     np.testing.assert_allclose(flat[:h - 40], alone, atol=2)
 
 
+def test_a_light_thing_in_a_picture_does_not_split_it(page):
+    """A light band down the middle of a photograph (a light thing in it, paper-bright)
+    leaves two dim places apart: they are one picture, and all of it turns white."""
+    h = page.shape[0]
+    photo = _with_picture(page)
+    cols = np.flatnonzero((photo[h:] < 250).any(axis=0))
+    middle = slice((cols[0] + cols[-1]) // 2 - 25, (cols[0] + cols[-1]) // 2 + 25)
+    photo[h:, middle] = np.where(photo[h:, middle] < 250, 245.0, 255.0)
+    flat = background.remove(photo)
+    assert (flat[h:] >= 250).mean() > 0.99
+
+
+def test_pictures_round_a_corner_of_the_text_leave_it(page):
+    """A picture in two parts, beside the text and below it: the hull round them would
+    take in a corner of the text, so only the parts themselves turn white."""
+    h, w = page.shape  # text in x 31-675, rows 31-246
+    scene = synth.picture(np.full((400, 1100), 255, np.uint8), np.random.default_rng(2),
+                          halftone=False).astype(np.float32)[400:]  # the photograph alone
+    scene = 90.0 + 0.6 * cv2.resize(scene, (700, 300))  # no part of it black: no lid
+    layout = np.full((h + 220, w), 255.0, np.float32)
+    layout[:h] = page
+    layout[20:280, 720:1080] = scene[:260, :360]  # beside the text
+    layout[300:480, 400:1080] = scene[100:280, :680]  # below it and the first part
+    ink = np.zeros(layout.shape, bool)
+    ink[:h] = page < 60
+    flat = background.remove(layout)
+    assert (flat[20:280, 740:1060] >= 250).mean() > 0.95  # the parts: white
+    corner = np.zeros_like(ink)
+    corner[205:h, 590:700] = True  # the corner of the text between them
+    assert np.median(flat[ink & corner]) < 90 and np.median(flat[ink]) < 90
+
+
 def test_a_picture_with_lines_of_text_over_it_is_paper(page):
     """Text printed over a photograph (or a shadow with a sharp, busy edge over the
     text) keeps the place from being taken for a picture: the text is flattened,

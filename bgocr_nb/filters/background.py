@@ -122,6 +122,7 @@ ROUGH = 0.2         # ... changing by this share of it across a window
 BUSY = 0.05         # ... over this share of the place a window and more from its edge,
 LINE_LENGTH = 6.0   # ... and no line of text in it: ink run together this many glyphs
 LINE_THICK = 2.0    # ... long and at most this many thick (a picture's blobs run together thick)
+PICTURE_GAP = 3     # windows: dim places this near a picture's are parts of it
 
 
 def _pictures(field: Any, size: int, bright: float, flat: Any) -> Any | None:
@@ -158,11 +159,32 @@ def _pictures(field: Any, size: int, bright: float, flat: Any) -> Any | None:
         return None  # no glyphs to tell text by: nothing is taken for a picture
     on_grid = cv2.resize(lines.astype(np.uint8), (host.shape[1], host.shape[0]),
                          interpolation=cv2.INTER_AREA) > 0
-    keep[np.unique(labels[on_grid])] = False  # places holding text are paper
+    texts = np.zeros(count, bool)
+    texts[np.unique(labels[on_grid])] = True  # places holding text are paper
+    keep &= ~texts
     keep[0] = False
     if not keep.any():
         return None
-    outside = np.pad(keep[labels].astype(np.uint8), 1)
+    # a picture's dim places may lie apart (a light thing in it between them): the dim
+    # places within ``PICTURE_GAP`` windows of one, and the hull round them all, where
+    # that holds no text
+    window = np.ones((2 * PICTURE_GAP * size + 1,) * 2, np.uint8)
+    near = cv2.dilate(keep[labels].astype(np.uint8), window) > 0
+    joins = np.zeros(count, bool)
+    joins[np.unique(labels[near])] = True
+    joins &= ~texts
+    joins[0] = False
+    parts = joins[labels].astype(np.uint8)
+    found = np.zeros_like(parts)
+    groups, grouped = cv2.connectedComponents(cv2.dilate(parts, window), connectivity=8)
+    for g in range(1, groups):
+        part = (grouped == g) & (parts > 0)
+        if not keep[np.unique(labels[part])].any():
+            continue  # dim places near no picture
+        hull = np.zeros_like(parts)
+        cv2.fillConvexPoly(hull, cv2.convexHull(np.argwhere(part)[:, ::-1].astype(np.int32)), 1)
+        found |= part.astype(np.uint8) if (hull.astype(bool) & on_grid).any() else hull
+    outside = np.pad(found, 1)
     cv2.floodFill(outside, None, (0, 0), 2)
     return ops.xp.asarray(outside[1:-1, 1:-1] != 2)  # and all they enclose
 
