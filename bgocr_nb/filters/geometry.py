@@ -71,9 +71,15 @@ def _punch_holes(dark: Any, ops: Any) -> Any | None:
     import cv2
 
     mask = ops.to_host(dark).astype(np.uint8)
-    count, labels, stats, centres = cv2.connectedComponentsWithStats(mask, connectivity=8)
     rows, cols = mask.shape
     long = max(rows, cols)
+    # only the bands along the edges where a hole and the room round it can lie
+    band = math.ceil((HOLE_REACH + 1.25 * HOLE_SIZE[1] / 2) * long)
+    if 2 * band < min(rows, cols):
+        mask[band:-band, band:-band] = 0
+    if not mask.any():
+        return None  # (most pages: their margins are paper)
+    count, labels, stats, centres = cv2.connectedComponentsWithStats(mask, connectivity=8)
     x, y, width, height, _ = stats.T
     across = (width + height) / 2
     cx, cy = centres.T
