@@ -77,9 +77,11 @@ def _punch_holes(dark: Any, ops: Any) -> Any | None:
     band = math.ceil((HOLE_REACH + 1.25 * HOLE_SIZE[1] / 2) * long)
     if 2 * band < min(rows, cols):
         mask[band:-band, band:-band] = 0
-    if not mask.any():
-        return None  # (most pages: their margins are paper)
-    count, labels, stats, centres = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    solid = max(3, int(0.6 * HOLE_SIZE[0] * long))  # a square the smallest hole holds
+    if not cv2.erode(mask, np.ones((solid, solid), np.uint8)).any():
+        return None  # (most pages: paper or thin strokes only)
+    count, labels, stats, centres = cv2.connectedComponentsWithStatsWithAlgorithm(
+        mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
     x, y, width, height, _ = stats.T
     across = (width + height) / 2
     cx, cy = centres.T
