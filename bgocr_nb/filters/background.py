@@ -82,8 +82,9 @@ def remove(image: Any, *, radius: float | None = None, floor: float = 0.2) -> An
         Where the "paper" is darker than this fraction of the page's brightest
         paper, it is no paper at all (scanner lid, table, a page edge's shadow):
         dividing would only amplify its noise, so it turns white, with what is
-        under half the paper's brightness next to it (its soft rim).
-        0 disables.
+        under half the paper's brightness next to it (its soft rim). So do
+        photographs printed on the page, which hold no paper either (see
+        ``_pictures``). 0 disables both.
 
     Examples
     --------
