@@ -436,6 +436,15 @@ def _background(img: np.ndarray) -> tuple[int, ...] | int:
     return tuple(int(v) for v in np.atleast_1d(med)) if img.ndim == 3 else int(med)
 
 
+def _pad_paper(img: np.ndarray, pad: list[tuple[int, int]]) -> np.ndarray:
+    """``img`` grown by ``pad`` ((top, bottom), (left, right)) of its own paper colour."""
+    bgc = _background(img)
+    if img.ndim == 3:
+        return np.stack([np.pad(img[..., c], pad, constant_values=bgc[c]) for c in range(3)],
+                        axis=2)
+    return np.pad(img, pad, constant_values=bgc)
+
+
 def clean(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Identity (control): return a copy."""
     return img.copy()
@@ -735,11 +744,7 @@ def border(img: np.ndarray, rng: np.random.Generator, *, edges: Sequence[str] | 
     bw = {e: max(4, int(round(width_frac * (w if e in ("left", "right") else h) * rng.uniform(0.7, 1.3))))
           for e in edges}
     pad = [(bw.get("top", 0), bw.get("bottom", 0)), (bw.get("left", 0), bw.get("right", 0))]
-    bgc = _background(img)
-    if img.ndim == 3:
-        out = np.stack([np.pad(img[..., c], pad, constant_values=bgc[c]) for c in range(3)], axis=2)
-    else:
-        out = np.pad(img, pad, constant_values=bgc)
+    out = _pad_paper(img, pad)
     out = out.astype(np.float32)
     H, W = out.shape[:2]
     yy, xx = _grid((H, W))
@@ -774,11 +779,7 @@ def holes(img: np.ndarray, rng: np.random.Generator, *, count: int | None = None
     long = max(h, w)
     margin = int(round(rng.uniform(0.0, 0.05) * long))
     pad = [(margin, 0), (0, 0)] if side == "top" else [(0, 0), (margin, 0)]
-    bgc = _background(img)
-    if img.ndim == 3:
-        out = np.stack([np.pad(img[..., c], pad, constant_values=bgc[c]) for c in range(3)], axis=2)
-    else:
-        out = np.pad(img, pad, constant_values=bgc)
+    out = _pad_paper(img, pad)
     H, W = out.shape[:2]
     radius = rng.uniform(0.01, 0.015) * long
     inset = rng.uniform(0.028, 0.038) * long
