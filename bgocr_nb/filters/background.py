@@ -163,7 +163,6 @@ def _pictures(field: Any, size: int, bright: float, flat: Any) -> Any | None:
     texts = np.zeros(count, bool)
     texts[np.unique(labels[on_grid])] = True  # places holding text are paper
     keep &= ~texts
-    keep[0] = False
     if not keep.any():
         return None
     # a picture's dim places may lie apart (a light thing in it between them): the dim
