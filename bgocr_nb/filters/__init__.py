@@ -10,7 +10,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import background, binarize, color, contrast, denoise, deskew, geometry
+from . import background, binarize, color, contrast, denoise, deskew, geometry, lines
 from .auto import auto
 
 
@@ -48,6 +48,9 @@ FILTERS: dict[str, Filter] = {f.name: f for f in (
     Filter("page", geometry.flatten_page, "cut a page photographed on a desk out, squared"),
     Filter("invert", color.invert, "swap light text on dark to dark on light"),
     Filter("border", geometry.remove_border, "paint dark scanner borders and punched holes white"),
+    Filter("lines", lines.remove_lines,
+           "paint faint straight lines (folds, ruled paper, streaks) with the paper",
+           returns="lines"),
     Filter("denoise", denoise.denoise, "median or Gaussian smoothing of noise"),
     Filter("background", background.remove, "flatten uneven light, shadows, stains, paper colour"),
     Filter("deskew", deskew.deskew, "estimate the skew angle and straighten", returns="angle"),
@@ -61,4 +64,4 @@ FILTERS: dict[str, Filter] = {f.name: f for f in (
 )}
 
 __all__ = ["FILTERS", "Filter", "auto", "background", "binarize", "color", "contrast",
-           "denoise", "deskew", "geometry"]
+           "denoise", "deskew", "geometry", "lines"]

@@ -19,6 +19,7 @@ from . import background as _background
 from . import contrast as _contrast
 from . import deskew as _deskew
 from . import geometry
+from . import lines as _lines
 from .analysis import faint_marks, measure
 from .color import (DARK, colour_marks, grayscale as _grayscale, invert as _invert,
                     invert_regions, light_text, paper_level, reversed_regions)
@@ -48,7 +49,7 @@ MAX_SIDE = 32767        # pixels: Tesseract's limit on either side of a page (te
 
 def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool = True,
          denoise: bool = True, background: bool = True, border: bool = True,
-         deskew: bool = True, contrast: bool = True, keystone: bool = True,
+         lines: bool = False, deskew: bool = True, contrast: bool = True, keystone: bool = True,
          upscale: bool = True, downscale: bool = True) -> tuple[Any, dict]:
     """Inspect a page and apply only the filters it needs.
 
@@ -56,7 +57,10 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
     seals lie over the print, by the channel that drops them out. A page
     photographed whole on a desk is cut out and squared next. The candidates
     run in the order of the keywords, each decided on the page as the earlier ones
-    left it; each keyword turns one candidate off. A skew is measured in its turn
+    left it; each keyword turns one candidate off, but for ``lines``, which is off
+    unless turned on: faint straight lines (a fold, ruled paper, a scanner streak;
+    see :mod:`.lines`) cost Tesseract much where a page has them, but looking
+    for them costs a few milliseconds on every page. A skew is measured in its turn
     but removed after the contrast step, on the 8-bit page; the lean of upright
     strokes (a page photographed at an angle) is measured on the turned page and
     taken out in the same warp. Returns the image and
@@ -151,11 +155,17 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
         else:
             note("border", False, f"no dark edge bands or punched holes ({area:.2%})")
 
-    angle, turn, extent, lines, bands = 0.0, 0.0, None, None, None
+    if lines:
+        image, count = _lines.remove_lines(image)
+        note("lines", bool(count), f"{count} faint straight lines (folds, ruled paper, streaks) "
+             "painted with the paper beside them" if count else "no faint straight lines",
+             count=count)
+
+    angle, turn, extent, line_height, bands = 0.0, 0.0, None, None, None
     if deskew:  # the skew, the height of the lines across them (used below), their angle
         skew = _deskew.survey(image, bands=geometry.LINE_BANDS if keystone else 0)
-        angle, extent, lines, bands = skew.angle, skew.extent, skew.line_height, skew.bands
-        if abs(angle) >= MIN_SKEW and not lines:
+        angle, extent, line_height, bands = skew.angle, skew.extent, skew.line_height, skew.bands
+        if abs(angle) >= MIN_SKEW and not line_height:
             note("deskew", False, f"skew {angle:+.2f} deg, but no text lines run that way "
                  "(a page turned sideways?)", angle=angle)
             angle = 0.0
@@ -220,20 +230,20 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
 
     # Text size: Tesseract reads lines of about 20 to 60 pixels best (capitals near 30 px).
     if (upscale or downscale) and not deskew:  # measured along the lines, however skewed
-        lines = _deskew.measure(image)[2]
-    measured = f"lines {lines:.0f} px high" if lines else "no text lines measured"
+        line_height = _deskew.measure(image)[2]
+    measured = f"lines {line_height:.0f} px high" if line_height else "no text lines measured"
     scale = 1.0
     room = math.floor(100 * MAX_SIDE / max(image.shape)) / 100  # the largest factor that fits
-    if upscale and lines and lines < SMALL_LINES and room > 1.0:
-        scale = round(min(3.0, TARGET_LINES / lines, room), 2)
+    if upscale and line_height and line_height < SMALL_LINES and room > 1.0:
+        scale = round(min(3.0, TARGET_LINES / line_height, room), 2)
         image = geometry.upscale(image, factor=scale)
         note("upscale", True, f"small text: {measured}", factor=scale)
     elif upscale:
         note("upscale", False, measured + (f", but the page is {max(image.shape)} px long: "
                                            f"Tesseract takes {MAX_SIDE} at most"
-                                           if lines and lines < SMALL_LINES else ""))
-    if downscale and lines and lines > LARGE_LINES:
-        scale = round(max(0.1, TARGET_LARGE / lines), 2)  # the filter shrinks 10x at most
+                                           if line_height and line_height < SMALL_LINES else ""))
+    if downscale and line_height and line_height > LARGE_LINES:
+        scale = round(max(0.1, TARGET_LARGE / line_height), 2)  # the filter shrinks 10x at most
         image = geometry.downscale(image, factor=scale)
         note("downscale", True, f"large text: {measured}", factor=scale)
     elif downscale:
