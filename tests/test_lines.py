@@ -75,6 +75,13 @@ def test_print_as_dark_as_the_text_stays():
     assert lines.faint_lines(ruled) == []
 
 
+def test_no_line_along_a_row_of_dense_chinese():
+    """Print all along a row, with thin soft edges between strokes, is no line."""
+    page = synth.make_page("clean", lang="chi_sim", seed=3, dpi=150, width_px=1240,
+                           font_size_pt=34 * 72.0 / 150)
+    assert lines.faint_lines(color.grayscale(page.image)) == []
+
+
 def test_gray_text_and_short_or_steep_lines_stay():
     page = _text_page(seed=4)
     h, w = page.shape

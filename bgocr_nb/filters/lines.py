@@ -105,7 +105,9 @@ def _follow(small: np.ndarray, thin: np.ndarray, points: tuple[np.ndarray, np.nd
         seen = shows[a:b + 1]
         if b - a + 1 < least or seen.mean() < SEEN:
             continue
-        level = float(np.median(core[a:b + 1][seen].min(axis=1)))  # fainter than the ink
+        level = float(np.median(core[a:b + 1][seen].min(axis=1)))
+        if level < ink + NOT_INK * span:  # print all along: a row of dense text, a rule
+            continue
         width = float(np.mean((core[a:b + 1][seen] < beside[a:b + 1][seen, None] - depth)
                               .sum(axis=1)))
         found.append((np.array([px[a], py[a]]), np.array([px[b], py[b]]), width, level))
