@@ -108,3 +108,16 @@ def test_gpu_unfades_as_the_cpu():
     assert abs(contrast.ink_spread(page) - contrast.ink_spread(cupy.asarray(page))) < 0.03
     diff = np.abs(cpu - gpu)
     assert diff.mean() < 2.0 and (diff > 64).mean() < 0.01
+
+
+def test_gpu_paints_out_faint_lines_as_the_cpu():
+    import cupy
+
+    from bgocr_nb.filters import lines
+    from tests.test_lines import _fold, _text_page
+
+    page = _fold(_text_page(), 300, tilt=2.0)
+    cpu, cpu_count = lines.remove_lines(page)
+    gpu, gpu_count = lines.remove_lines(cupy.asarray(page))
+    assert isinstance(gpu, cupy.ndarray) and cpu_count == gpu_count >= 1
+    np.testing.assert_allclose(cupy.asnumpy(gpu), cpu, atol=1.0)
