@@ -30,6 +30,8 @@ THIN = 3           # pixels of the copy: "beside it" is this far either side
 TILT = 8.0         # degrees: lines lie this close to the page's rows or columns
 GAP = 3            # pixels of the copy: the longest break in a line that no print explains
 SEEN = 0.25        # share of a line's length where it shows thin (the rest crosses print)
+RUN = 10           # pixels of the copy: a line shows bare, between print, this long at a time
+BARE = 0.1         # ... over this share of its length, at least (print in a row never does)
 STEADY = 0.15      # of the contrast: the spread (quartiles) of a line's level where it is alone
 CANDIDATES = 24    # Hough lines in a row that are no line end the search in a direction
 CROWDED = 0.15     # thin marks covering more of the page: noise or a texture, no lines to tell
@@ -58,6 +60,13 @@ def _thin(small: np.ndarray, light: np.ndarray, depth: float, axis: int) -> np.n
                               out[:, k:-k])
     cv2.compare(cv2.subtract(sides, middle), depth, cv2.CMP_GT, dst=dst)
     return cv2.bitwise_and(out, light)
+
+
+def _long_runs(mask: np.ndarray) -> int:
+    """How many of ``mask``'s pixels lie in runs of ``RUN`` or more."""
+    edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    lengths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+    return int(lengths[lengths >= RUN].sum())
 
 
 def _follow(small: np.ndarray, thin: np.ndarray, points: tuple[np.ndarray, np.ndarray],
@@ -110,7 +119,7 @@ def _follow(small: np.ndarray, thin: np.ndarray, points: tuple[np.ndarray, np.nd
         if b - a + 1 < least or seen.mean() < SEEN:
             continue
         alone = darkest[a:b + 1][clear[a:b + 1]]
-        if alone.size < SEEN * (b - a + 1):
+        if alone.size < SEEN * (b - a + 1) or _long_runs(clear[a:b + 1] & seen) < BARE * (b - a + 1):
             continue
         low, level, high = np.percentile(alone, [25.0, 50.0, 75.0])
         if high - low > STEADY * span:  # no one line: soft edges of print, all along a row
