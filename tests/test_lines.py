@@ -82,6 +82,28 @@ def test_no_line_along_a_row_of_dense_chinese():
     assert lines.faint_lines(color.grayscale(page.image)) == []
 
 
+@pytest.mark.parametrize("lang,seed,serif", [("chi_sim", 0, True), ("eng", 0, True),
+                                             ("chi_sim", 1, True)])
+def test_no_lines_in_dithered_small_print(lang, seed, serif):
+    """Rows of dither dots and small print: of no one level, or bare only in short gaps."""
+    page = synth.make_page("gradient+dither", lang=lang, seed=seed, dpi=150, width_px=1240,
+                           font_size_pt=20 * 72.0 / 150, serif=serif)
+    ran = Pipeline("auto(lines=true)").run(page.image, device="cpu")
+    assert next(s for s in ran.steps if s.name == "lines").params["count"] == 0
+
+
+def test_dither_worms_taken_for_lines_leave_the_print():
+    """Error diffusion leaves worms that can line up over a page's height: painted out,
+    they take none of the print with them."""
+    page = synth.make_page("gradient+dither", lang="chi_sim", seed=1, dpi=150, width_px=1240,
+                           font_size_pt=20 * 72.0 / 150)
+    plain = Pipeline("auto").run(page.image, device="cpu").image
+    ran = Pipeline("auto(lines=true)").run(page.image, device="cpu")
+    assert next(s for s in ran.steps if s.name == "lines").params["count"] >= 1
+    ink = plain < 100
+    assert (ran.image[ink] < 128).mean() > 0.995
+
+
 def test_gray_text_and_short_or_steep_lines_stay():
     page = _text_page(seed=4)
     h, w = page.shape

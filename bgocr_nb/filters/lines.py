@@ -78,10 +78,12 @@ def _follow(small: np.ndarray, thin: np.ndarray, points: tuple[np.ndarray, np.nd
     The line is fitted to the thin marks within 3 pixels of it, then followed
     across the copy: it goes on wherever something darker than beside it lies on
     it (the line, or print crossing it), for ``least`` pixels at least, breaks of
-    ``GAP`` pixels at most; it shows thin over ``SEEN`` of that, and where no
-    print crosses it (over ``SEEN`` of it too) its core is one level (a row of
-    print is all soft edges of strokes between them, of every level). The thin marks on a line found are taken
-    out of ``free``: the Hough lines round it find it no more."""
+    ``GAP`` pixels at most. It shows thin over ``SEEN`` of that; bare (thin, no
+    print on it) in runs of ``RUN`` pixels over ``BARE`` of it; and where no print
+    crosses it (``SEEN`` of it, at least) its core is of one level. A row of print
+    is none: its soft stroke edges are of every level, and bare only in short
+    gaps. The thin marks on a line found are taken out of ``free``: the Hough
+    lines round it find it no more."""
     import cv2
 
     rows, cols = small.shape
@@ -119,7 +121,8 @@ def _follow(small: np.ndarray, thin: np.ndarray, points: tuple[np.ndarray, np.nd
         if b - a + 1 < least or seen.mean() < SEEN:
             continue
         alone = darkest[a:b + 1][clear[a:b + 1]]
-        if alone.size < SEEN * (b - a + 1) or _long_runs(clear[a:b + 1] & seen) < BARE * (b - a + 1):
+        if (alone.size < SEEN * (b - a + 1)
+                or _long_runs(clear[a:b + 1] & seen) < BARE * (b - a + 1)):
             continue
         low, level, high = np.percentile(alone, [25.0, 50.0, 75.0])
         if high - low > STEADY * span:  # no one line: soft edges of print, all along a row
