@@ -764,6 +764,33 @@ def border(img: np.ndarray, rng: np.random.Generator, *, edges: Sequence[str] | 
     return _u8(out * (1.0 - dark) + tone * dark)
 
 
+def specks(img: np.ndarray, rng: np.random.Generator, *, density: float | None = None,
+           dust: bool | None = None) -> np.ndarray:
+    """Specks over the page: salt-and-pepper noise (``density`` 1-3 % of the pixels,
+    half of them black, half white), or dust on the scanner's glass (``density`` /
+    100 specks a pixel, a few hundred on a page: dark, round, soft-edged, 1-3 px
+    across)."""
+    import cv2
+
+    dust = bool(rng.random() < 0.5) if dust is None else bool(dust)
+    density = float(rng.uniform(0.01, 0.03)) if density is None else float(density)
+    out = img.copy()
+    h, w = out.shape[:2]
+    if not dust:
+        hit = rng.random((h, w)) < density
+        vals = np.where(rng.random(int(hit.sum())) < 0.5, 0, 255).astype(np.uint8)
+        out[hit] = vals[:, None] if out.ndim == 3 else vals
+        return out
+    mark = np.zeros((h, w), np.float32)
+    for _ in range(int(density * h * w / 100)):
+        x, y = rng.uniform(0, w), rng.uniform(0, h)
+        cv2.circle(mark, (int(x * 4), int(y * 4)), int(rng.uniform(2, 6)), 1.0, -1,
+                   cv2.LINE_AA, shift=2)
+    dark = cv2.GaussianBlur(np.clip(mark, 0, 1), (0, 0), 0.6) * rng.uniform(0.8, 1.0)
+    out = out.astype(np.float32) * (1.0 - (dark if out.ndim == 2 else dark[..., None]))
+    return _u8(out)
+
+
 def holes(img: np.ndarray, rng: np.random.Generator, *, count: int | None = None,
           side: str | None = None, level: float | None = None) -> np.ndarray:
     """Punched holes, 2 or 3 down the left or top side as for a ring binder, the
@@ -1062,6 +1089,7 @@ DEGRADATIONS: dict[str, Callable[..., np.ndarray]] = {
     "reversed": reversed_bars,
     "border": border,
     "holes": holes,
+    "specks": specks,
     "photo": photo,
     "picture": picture,
     "highlighter": highlighter,

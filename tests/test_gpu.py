@@ -121,3 +121,15 @@ def test_gpu_paints_out_faint_lines_as_the_cpu():
     gpu, gpu_count = lines.remove_lines(cupy.asarray(page))
     assert isinstance(gpu, cupy.ndarray) and cpu_count == gpu_count >= 1
     np.testing.assert_allclose(cupy.asnumpy(gpu), cpu, atol=1.0)
+
+
+def test_gpu_despeckles_as_the_cpu():
+    import cupy
+
+    from bgocr_nb.filters import color, denoise
+
+    page = color.grayscale(synth.make_page("specks", seed=0).image)
+    cpu, cpu_count = denoise.despeckle(page)
+    gpu, gpu_count = denoise.despeckle(cupy.asarray(page))
+    assert isinstance(gpu, cupy.ndarray) and cpu_count == gpu_count > 0
+    np.testing.assert_allclose(cupy.asnumpy(gpu), cpu, atol=1.0)

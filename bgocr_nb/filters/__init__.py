@@ -52,6 +52,8 @@ FILTERS: dict[str, Filter] = {f.name: f for f in (
            "paint faint straight lines (folds, ruled paper, streaks) with the paper",
            returns="lines"),
     Filter("denoise", denoise.denoise, "median or Gaussian smoothing of noise"),
+    Filter("despeckle", denoise.despeckle,
+           "paint lone specks (dust, pepper noise) with the paper", returns="specks"),
     Filter("background", background.remove, "flatten uneven light, shadows, stains, paper colour"),
     Filter("deskew", deskew.deskew, "estimate the skew angle and straighten", returns="angle"),
     Filter("keystone", geometry.unkeystone,

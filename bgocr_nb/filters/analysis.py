@@ -11,7 +11,7 @@ import numpy as np
 from ..backend import ops_for
 from . import background
 from .binarize import histogram, ink_threshold, otsu_levels
-from .denoise import noise_sigma
+from .denoise import noise_sigma, speck_limit
 
 
 ANALYSIS_SIDE = 2000  # pixels: most measurements run on a copy at most this large
@@ -73,9 +73,19 @@ def text_height(image: Any) -> float | None:
 
     None when the page holds too few glyph-like blobs to tell.
     """
+    return _survey(image)[0]
+
+
+def _survey(image: Any) -> tuple[float | None, int]:
+    """:func:`text_height`, and how many ink blobs are specks by their size
+    (:func:`~bgocr_nb.filters.denoise.speck_limit`), on one labelling."""
+    import cv2
+
     ink, factor = _ink(image)
-    height = glyphs(ink)[3]
-    return None if height is None else height * factor
+    _, stats, _, height = glyphs(ink)
+    areas = stats[:, cv2.CC_STAT_AREA]
+    specks = int((areas <= speck_limit(areas)[0]).sum()) if areas.size >= 10 else 0
+    return (None if height is None else height * factor), specks
 
 
 def glyph_radius(height: float | None) -> float | None:
@@ -139,16 +149,17 @@ class PageStats:
     paper_brightness: float     #: the paper field's bright level (98th percentile)
     text_height: float | None   #: median glyph height
     radius: float | None        #: background window for this text (None: the default)
+    specks: int = 0             #: ink blobs of a speck's size (on the copy measured)
 
 
 def measure(image: Any) -> PageStats:
     """Measure noise, background unevenness and text size of a dark-on-light gray page."""
     xp = ops_for(image).xp
     small, factor = shrink(image)  # one copy for the text and the paper
-    height = text_height(small)
+    height, specks = _survey(small)
     height = None if height is None else height * factor
     radius = glyph_radius(height)
     field = background.paper_field(small, None if radius is None else radius / factor)
     lo, hi = (float(v) for v in xp.percentile(field, xp.asarray([2.0, 98.0])))
     return PageStats(noise_sigma=noise_sigma(image), unevenness=(hi - lo) / max(hi, 1.0),
-                     paper_brightness=hi, text_height=height, radius=radius)
+                     paper_brightness=hi, text_height=height, radius=radius, specks=specks)

@@ -23,7 +23,7 @@ from . import lines as _lines
 from .analysis import faint_marks, measure
 from .color import (DARK, colour_marks, grayscale as _grayscale, invert as _invert,
                     invert_regions, light_text, paper_level, reversed_regions)
-from .denoise import denoise as _denoise
+from .denoise import denoise as _denoise, despeckle as _despeckle
 
 # Decision thresholds, in the units of analysis.PageStats and color.ColourMarks.
 MARKS_CROSSING = 0.04   # coloured ink this much against the print is marks over it (seals, pen)
@@ -35,6 +35,7 @@ NOISE_SIGMA = 8.0       # gray levels; smoothing helps above this
 DENOISE_SIGMA = 0.85    # pixels, at least: smooths grain, keeps strokes
 DENOISE_PER_HEIGHT = 1 / 14  # ... or this share of the text height: larger text, wider strokes
 DENOISE_MAX = 2.5       # pixels, at most
+SPECKS = 30             # ink blobs of a speck's size: lone ones are looked for from this many
 UNEVEN = 0.10           # paper field varies by more than 10 %
 DIM_PAPER = 235.0       # paper darker than this (gray, coloured) is normalised
 FAINT_MARKS = 0.03      # show-through: faint marks away from the ink cover this much
@@ -49,8 +50,9 @@ MAX_SIDE = 32767        # pixels: Tesseract's limit on either side of a page (te
 
 def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool = True,
          denoise: bool = True, background: bool = True, border: bool = True,
-         lines: bool = False, deskew: bool = True, contrast: bool = True, keystone: bool = True,
-         upscale: bool = True, downscale: bool = True) -> tuple[Any, dict]:
+         specks: bool = True, lines: bool = False, deskew: bool = True,
+         contrast: bool = True, keystone: bool = True, upscale: bool = True,
+         downscale: bool = True) -> tuple[Any, dict]:
     """Inspect a page and apply only the filters it needs.
 
     A colour page is made gray first: by luma, or, where coloured marks such as
@@ -154,6 +156,14 @@ def auto(image: Any, *, grayscale: bool = True, page: bool = True, invert: bool 
                  darkness=BORDER_DARKNESS)
         else:
             note("border", False, f"no dark edge bands or punched holes ({area:.2%})")
+
+    if specks and stats.specks >= SPECKS:
+        image, count = _despeckle(image)
+        note("specks", bool(count), f"{count} lone specks (dust, pepper noise) painted with the "
+             f"paper, of {stats.specks} speck-sized blobs" if count else
+             f"{stats.specks} speck-sized blobs, none alone: kept", count=count)
+    elif specks:
+        note("specks", False, f"{stats.specks} speck-sized blobs (under {SPECKS})")
 
     if lines:
         image, count = _lines.remove_lines(image)
