@@ -116,11 +116,11 @@ def despeckle(image: Any, *, share: float = SPECK_SHARE,
     tiny = np.r_[False, areas <= limit]
     if not tiny.any():
         return image, 0
-    larger = (mask > 0) & ~tiny[labels]
+    small = tiny[labels]
+    larger = (mask > 0) & ~small
     reach = cv2.distanceTransform((~larger).astype(np.uint8), cv2.DIST_L2, 3)
-    inked = mask > 0
-    nearest = np.full(count, np.inf, np.float32)
-    np.minimum.at(nearest, labels[inked], reach[inked])
+    nearest = np.full(count, np.inf, np.float32)  # each speck's distance to larger ink
+    np.minimum.at(nearest, labels[small], reach[small])
     lone = tiny & (nearest > far * math.sqrt(typical))
     if not lone.any():
         return image, 0
