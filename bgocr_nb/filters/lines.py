@@ -106,14 +106,12 @@ def _follow(small: np.ndarray, thin: np.ndarray, points: tuple[np.ndarray, np.nd
     by = np.clip(np.rint(py[:, None] + across[1] * offsets), 0, rows - 1).astype(np.intp)
     band = small[by, bx].astype(np.float32)
     core = band[:, 2:-2]
-    beside = band.max(axis=1)
-    depth = DEPTH * span
-    present = np.flatnonzero(core.min(axis=1) < beside - depth)
-    shows = thin[by[:, 2:-2], bx[:, 2:-2]].any(axis=1)
+    darkest, beside, depth = core.min(axis=1), band.max(axis=1), DEPTH * span
+    present = np.flatnonzero(darkest < beside - depth)
     if present.size == 0:
         return []
     breaks = np.flatnonzero(np.diff(present) > GAP + 1)
-    darkest = core.min(axis=1)
+    shows = thin[by[:, 2:-2], bx[:, 2:-2]].any(axis=1)
     clear = darkest > ink + NOT_INK * span  # no print crosses here: the line alone
     found = []
     for a, b in zip(np.r_[present[0], present[breaks + 1]], np.r_[present[breaks], present[-1]]):
