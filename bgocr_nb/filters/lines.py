@@ -225,18 +225,17 @@ def remove_lines(image: Any, *, length: float = 0.2) -> tuple[Any, int]:
     xp = ops.xp
     _, ink, _ = otsu_levels(histogram(image))
     out = image.copy()
+    rows, cols = image.shape
     for line in lines:
         half = math.ceil(line.width / 2) + 1
-        band = np.zeros(image.shape, np.uint8)
-        cv2.line(band, tuple(round(v) for v in line.start), tuple(round(v) for v in line.end),
-                 1, 2 * half + 1)
-        ys, xs = np.nonzero(band)
-        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-        pad = half + 2  # the strip round the line, with paper beside it
-        y0, x0 = max(0, y0 - pad), max(0, x0 - pad)
-        y1, x1 = min(image.shape[0], y1 + pad), min(image.shape[1], x1 + pad)
+        reach = 2 * half + 2  # the strip round the line, with paper beside it
+        (xa, ya), (xb, yb) = ((round(x), round(y)) for x, y in (line.start, line.end))
+        x0, y0 = max(0, min(xa, xb) - reach), max(0, min(ya, yb) - reach)
+        x1, y1 = min(cols, max(xa, xb) + reach + 1), min(rows, max(ya, yb) + reach + 1)
+        band = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.line(band, (xa - x0, ya - y0), (xb - x0, yb - y0), 1, 2 * half + 1)
         strip = out[y0:y1, x0:x1]
         beside = ops.maximum(strip, 2 * half + 3)
-        on = xp.asarray(band[y0:y1, x0:x1] > 0) & (strip > 0.5 * ((ink or 0.0) + line.level))
+        on = xp.asarray(band > 0) & (strip > 0.5 * ((ink or 0.0) + line.level))
         out[y0:y1, x0:x1] = xp.where(on, beside, strip)
     return out, len(lines)
